@@ -1,0 +1,34 @@
+//! One module per subcommand.
+
+mod bench;
+mod gen;
+mod invoke;
+mod process;
+mod run;
+
+use anyhow::{Context, Result};
+use shared::store::{Store, StoreSpec};
+use std::sync::Arc;
+
+use crate::{BenchCommand, Cli, Command};
+
+pub async fn dispatch(cli: Cli) -> Result<()> {
+    // Benchmarks read files directly and need no store.
+    if let Command::Bench(BenchCommand::Processing(args)) = &cli.command {
+        return bench::bench_processing(args).await;
+    }
+    let spec = StoreSpec::parse(&cli.store)?;
+    let store = spec
+        .open()
+        .await
+        .with_context(|| format!("opening store {}", cli.store))?;
+    match cli.command {
+        Command::Gen(args) => gen::gen(&spec, &store, &args).await.map(|_| ()),
+        Command::Process(args) => process::process(&store, &args).await.map(|_| ()),
+        Command::Invoke(args) => invoke::invoke(&store, &args).await,
+        Command::Run(args) => run::run(&spec, &store, &args).await,
+        Command::Bench(BenchCommand::Processing(args)) => bench::bench_processing(&args).await,
+    }
+}
+
+pub type StoreRef = Arc<dyn Store>;

@@ -1,0 +1,191 @@
+//! `groves`: the command line. Generates sample data, processes raw files, runs any stage
+//! from a JSON event — against a local folder (the default) or an S3 bucket.
+
+mod commands;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use shared::events::{LagScope, SplitMethod};
+
+/// Per-stock random-forest hyperparameter search on minute stock data.
+#[derive(Debug, Parser)]
+#[command(name = "groves", version, about, long_about = None)]
+struct Cli {
+    /// Where the data lives: a local folder (the bucket) or s3://bucket (endpoint, region and
+    /// credentials from the standard AWS environment).
+    #[arg(long, global = true, env = "GROVES_STORE", default_value = "groves-data")]
+    store: String,
+
+    /// More log output (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write sample raw files (Kaggle NIFTY-100 layout, with indicators) under raw/.
+    Gen(GenArgs),
+    /// Process raw files into the feature table and its train / validation / test splits.
+    Process(ProcessArgs),
+    /// Run one stage locally from a JSON event (as its Lambda function would).
+    Invoke(InvokeArgs),
+    /// The main job: generate sample data if the store has no raw files, then process every
+    /// raw file and print a summary.
+    Run(RunArgs),
+    /// Benchmarks (figures for the README and notes; not tests).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Process one raw file (not from the store) and print MB/s, rows/s and peak memory.
+    Processing(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// A raw file, e.g. made by `groves gen --symbols BENCH --days 1870`.
+    file: String,
+    /// Runs; the best is reported.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    #[command(flatten)]
+    processing: ProcessingArgs,
+}
+
+#[derive(Debug, Args)]
+struct GenArgs {
+    /// Symbols to generate, comma-separated (e.g. TCS,INFY).
+    #[arg(long, value_delimiter = ',', conflicts_with = "count")]
+    symbols: Vec<String>,
+    /// Or: the first N symbols of the NIFTY-100 list.
+    #[arg(long)]
+    count: Option<usize>,
+    /// Trading days per symbol (375 one-minute bars each; 1870 ≈ a full-size 650 MB file).
+    #[arg(long, default_value_t = 20)]
+    days: usize,
+    /// Same seed, same bytes.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// The older dataset layout (date,open,high,low,close,volume,… without MFI).
+    #[arg(long)]
+    legacy: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SplitArg {
+    Chronological,
+    Random,
+}
+
+impl From<SplitArg> for SplitMethod {
+    fn from(s: SplitArg) -> Self {
+        match s {
+            SplitArg::Chronological => SplitMethod::Chronological,
+            SplitArg::Random => SplitMethod::Random,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LagsArg {
+    AcrossDays,
+    WithinDay,
+}
+
+impl From<LagsArg> for LagScope {
+    fn from(s: LagsArg) -> Self {
+        match s {
+            LagsArg::AcrossDays => LagScope::AcrossDays,
+            LagsArg::WithinDay => LagScope::WithinDay,
+        }
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+struct ProcessingArgs {
+    /// Run id: results of different runs are kept apart.
+    #[arg(long, default_value = "default")]
+    run: String,
+    /// chronological (honest: no future in training) or random (the original's method).
+    #[arg(long, value_enum, default_value = "chronological")]
+    split: SplitArg,
+    /// Seed of the random split (2019, as the original).
+    #[arg(long, default_value_t = shared::events::DEFAULT_SEED)]
+    seed: u64,
+    /// Whether lags and the target may reach across the overnight gap.
+    #[arg(long, value_enum, default_value = "across-days")]
+    lags: LagsArg,
+}
+
+#[derive(Debug, Args)]
+struct ProcessArgs {
+    /// Stocks to process: symbols (TCS), Kaggle file names, keys under raw/, or paths of local
+    /// CSV files (copied into raw/ first). None: every raw file in the store.
+    files: Vec<String>,
+    #[command(flatten)]
+    processing: ProcessingArgs,
+}
+
+#[derive(Debug, Args)]
+struct InvokeArgs {
+    /// The stage: parent, processing, param-preds, pred-mses, min-mse, train-full, test-full,
+    /// timing-metrics.
+    stage: String,
+    /// The JSON event (a file, or - for standard input).
+    #[arg(long)]
+    event: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Stocks to run (default: every raw file; when generating, the first 2 NIFTY-100 symbols).
+    #[arg(long, value_delimiter = ',')]
+    stocks: Vec<String>,
+    /// Trading days per generated symbol, when sample data has to be generated.
+    #[arg(long, default_value_t = 20)]
+    days: usize,
+    #[command(flatten)]
+    processing: ProcessingArgs,
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::dispatch(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The `groves` binary as a user runs it: exit codes, messages, no partial output, and the S3
+//! path configured from the standard AWS environment against a real S3-compatible server.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use groves_tests::MotoServer;
+
+fn groves(store: &str, args: &[&str]) -> Output {
+    groves_env(store, args, &[])
+}
+
+fn groves_env(store: &str, args: &[&str], env: &[(&str, String)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_groves"));
+    cmd.arg("--store").arg(store).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run groves")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn help_is_there_for_every_command() {
+    for sub in ["gen", "process", "invoke", "run", "bench"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_groves"))
+            .args([sub, "--help"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{sub} --help: {}", text(&o));
+        assert!(text(&o).contains("Usage"), "{sub}");
+    }
+}
+
+#[test]
+fn run_on_an_empty_store_generates_and_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("bucket");
+    let o = groves(store.to_str().unwrap(), &["run", "--days", "2"]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("generating sample data"), "{out}");
+    let files = files_under(&store);
+    for want in [
+        "raw/RELIANCE_minute_data_with_indicators.csv",
+        "features/run=default/split=test/stock=TCS/part-0.parquet",
+        "processing_stats/run=default/stock=RELIANCE/part-0.parquet",
+        "timings/run=default/stage=processing/TCS.parquet",
+    ] {
+        assert!(files.iter().any(|f| f == want), "{want} missing from {files:?}");
+    }
+    // A second run finds the raw files and does not generate again.
+    let o = groves(store.to_str().unwrap(), &["run"]);
+    assert!(o.status.success());
+    assert!(!text(&o).contains("generating"));
+}
+
+#[test]
+fn a_bad_file_fails_with_its_name_and_row_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("bucket");
+    let s = store.to_str().unwrap();
+    assert!(groves(s, &["gen", "--symbols", "BAD", "--days", "1"]).status.success());
+    let raw = store.join("raw/BAD_minute_data_with_indicators.csv");
+    let body = std::fs::read_to_string(&raw).unwrap();
+    let mut lines: Vec<String> = body.lines().map(str::to_string).collect();
+    let idx = lines[0].split(',').position(|h| h == "TYPPRICE").unwrap();
+    let mut fields: Vec<String> = lines[30].split(',').map(str::to_string).collect();
+    fields[idx] = "n/a".into();
+    lines[30] = fields.join(",");
+    std::fs::write(&raw, lines.join("\n") + "\n").unwrap();
+
+    let o = groves(s, &["process", "BAD"]);
+    let out = text(&o);
+    assert!(!o.status.success(), "{out}");
+    assert!(out.contains("BAD_minute_data_with_indicators.csv") && out.contains("row 31"), "{out}");
+    let files = files_under(&store);
+    assert_eq!(files, ["raw/BAD_minute_data_with_indicators.csv"], "partial output: {files:?}");
+}
+
+#[test]
+fn invoke_runs_processing_and_refuses_bad_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("bucket");
+    let s = store.to_str().unwrap();
+    assert!(groves(s, &["gen", "--symbols", "RELIANCE", "--days", "1"]).status.success());
+    let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+    let o = groves(
+        s,
+        &["invoke", "processing", "--event", events.join("processing.json").to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["stock"], "RELIANCE");
+    assert_eq!(report["rows_read"], 375);
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"inbucket":"groves-data","outbucket":"groves-data"}"#).unwrap();
+    let o = groves(s, &["invoke", "processing", "--event", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("missing field `file`"), "{}", text(&o));
+
+    let o = groves(s, &["invoke", "everything", "--event", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("unknown stage"), "{}", text(&o));
+
+    std::fs::write(&bad, r#"{"bucket":"groves-data","stock":"RELIANCE","feat":"seven","samp":5,"n_estimators":10,"pred_num":0}"#).unwrap();
+    let o = groves(s, &["invoke", "param-preds", "--event", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("`feat`"), "{}", text(&o));
+}
+
+#[test]
+fn gen_is_deterministic_and_legacy_differs_only_in_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("c"));
+    for (store, extra) in [(&a, None), (&b, None), (&c, Some("--legacy"))] {
+        let mut args = vec!["gen", "--symbols", "TCS", "--days", "2", "--seed", "5"];
+        args.extend(extra);
+        assert!(groves(store.to_str().unwrap(), &args).status.success());
+    }
+    let f = "raw/TCS_minute_data_with_indicators.csv";
+    let (ba, bb, bc) = (
+        std::fs::read(a.join(f)).unwrap(),
+        std::fs::read(b.join(f)).unwrap(),
+        std::fs::read(c.join(f)).unwrap(),
+    );
+    assert_eq!(ba, bb);
+    assert_ne!(ba, bc);
+    assert!(bc.starts_with(b"date,open,high,low,close,volume,"));
+}
+
+#[test]
+fn s3_store_from_the_standard_environment() {
+    let moto = MotoServer::start();
+    let env = moto.env();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(moto.create_bucket("cli-bucket"));
+    let o = groves_env("s3://cli-bucket", &["run", "--days", "1", "--stocks", "INFY"], &env);
+    assert!(o.status.success(), "{}", text(&o));
+    let client = moto.client();
+    let keys: Vec<String> = rt.block_on(async {
+        client
+            .list_objects_v2()
+            .bucket("cli-bucket")
+            .send()
+            .await
+            .unwrap()
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect()
+    });
+    for want in [
+        "raw/INFY_minute_data_with_indicators.csv",
+        "features/run=default/split=train/stock=INFY/part-0.parquet",
+        "processing_stats/run=default/stock=INFY/part-0.parquet",
+    ] {
+        assert!(keys.iter().any(|k| k == want), "{want} missing from {keys:?}");
+    }
+    // A missing bucket is a clear error naming it.
+    let o = groves_env("s3://no-such-bucket", &["process"], &env);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("s3://no-such-bucket"), "{}", text(&o));
+}

@@ -1,0 +1,625 @@
+//! Growing one tree: exact best splits over pre-sorted, rank-encoded feature lists.
+//!
+//! Per dataset (shared by all trees, built once): each feature's rows sorted by value, and
+//! each row's rank among the feature's distinct values (the real values are kept for
+//! thresholds, so splits are exact); the target quantised to integers.
+//!
+//! Per tree: bootstrap draws become integer weights on the distinct rows drawn (~63 %), so
+//! nothing is copied per draw. Each feature keeps a list of the tree's rows (4-byte row ids)
+//! sorted by value. A node is the same range `start..end` in every list, so finding its best
+//! split on a feature is one sequential prefix-sum scan, without sorting (a tie between
+//! neighbours is a rank comparison). Splitting a node partitions every list stably (order
+//! within each side kept, so the children are sorted too): O(n) per feature per level instead
+//! of sorting at every node. Which side a row goes to is one bit in a bitmap of all rows (56 KB
+//! at 450k rows, so it stays in L1/L2 while the lists stream by).
+//!
+//! Rows are numbered in the order of the first feature. Here all features are prices and
+//! nearly equal, so a node (a narrow band of prices) holds rows with nearby numbers, and the
+//! per-row weights, targets and ranks a scan reads stay within a small window of memory.
+//!
+//! Targets are quantised to integers after centring (a step of 1.2e-10 of the target's
+//! half-range at 450k rows), so prefix sums are exact, associative integer adds; the criterion
+//! is evaluated in `f64` without division. The hot loops are in `kernels`, with an AVX-512
+//! version chosen at run time.
+
+use crate::kernels::{self, pay_weight, pay_wq, Candidate, Isa, ScanSpec};
+use crate::params::ForestParams;
+use crate::rng::Rng;
+use crate::tree::{Node, Tree};
+use crate::Matrix;
+use rayon::prelude::*;
+
+const LOW: u64 = 0xFFFF_FFFF;
+const NONE: u32 = u32::MAX;
+
+/// The training data in the form every tree reads.
+pub(crate) struct Presorted {
+    pub(crate) n_rows: usize,
+    pub(crate) n_features: usize,
+    /// Feature `f` occupies `sorted[f * n_rows..][..n_rows]`: its rows in ascending order of
+    /// value, where rows are numbered in the order of feature 0 (not the matrix order).
+    sorted: Vec<u32>,
+    /// `ranks[f * n_rows + row]`: rank of the row's value among feature f's distinct values.
+    ranks: Vec<u32>,
+    /// Distinct values of each feature, ascending: `uniq[f][rank]`.
+    uniq: Vec<Vec<f32>>,
+    /// `(y - offset) * scale`, rounded, by renamed row.
+    qy: Vec<i64>,
+    pub(crate) offset: f64,
+    scale: f64,
+}
+
+/// Sorts `(key << 32) | row` entries that are in row order by key, keeping row order among
+/// equal keys: the same order as sorting the whole `u64`s. LSD radix sort on the 32 key bits,
+/// 11 bits a pass, skipping passes where every key has the same digit (prices share their top
+/// bits); several times faster than a comparison sort at 450k rows.
+fn sort_by_high_half(keys: &mut [u64]) {
+    const BITS: u32 = 11;
+    let mut tmp = vec![0u64; keys.len()];
+    let (mut src, mut dst) = (&mut *keys, &mut tmp[..]);
+    let mut in_tmp = false;
+    for shift in [32u32, 32 + BITS, 32 + 2 * BITS] {
+        let digit = |k: u64| ((k >> shift) & ((1 << BITS) - 1)) as usize;
+        let mut count = vec![0usize; 1 << BITS];
+        for &k in src.iter() {
+            count[digit(k)] += 1;
+        }
+        if count.contains(&src.len()) {
+            continue;
+        }
+        let mut sum = 0;
+        for c in count.iter_mut() {
+            (*c, sum) = (sum, sum + *c);
+        }
+        for &k in src.iter() {
+            let d = digit(k);
+            dst[count[d]] = k;
+            count[d] += 1;
+        }
+        std::mem::swap(&mut src, &mut dst);
+        in_tmp = !in_tmp;
+    }
+    if in_tmp {
+        dst.copy_from_slice(src);
+    }
+}
+
+/// Order-preserving map of a finite `f32` to `u32`.
+fn ordered_bits(x: f32) -> u32 {
+    let b = x.to_bits();
+    if b & 0x8000_0000 != 0 {
+        !b
+    } else {
+        b | 0x8000_0000
+    }
+}
+
+impl Presorted {
+    /// `x` and `y` must already be validated (finite, same length, at least one row, fewer
+    /// than 2^32 rows).
+    pub(crate) fn new(x: &Matrix, y: &[f64]) -> Self {
+        let n = x.n_rows();
+        let n_features = x.n_features();
+        let mut keys = vec![0u64; n * n_features];
+        let uniq: Vec<Vec<f32>> = keys
+            .par_chunks_mut(n)
+            .enumerate()
+            .map(|(f, keys)| {
+                let col = x.column(f);
+                for (row, (k, &v)) in keys.iter_mut().zip(col).enumerate() {
+                    *k = (u64::from(ordered_bits(v)) << 32) | row as u64;
+                }
+                sort_by_high_half(keys);
+                let mut values = Vec::new();
+                let mut last_bits = None;
+                for k in keys.iter_mut() {
+                    let row = (*k & LOW) as usize;
+                    let bits = (*k >> 32) as u32;
+                    if last_bits != Some(bits) {
+                        last_bits = Some(bits);
+                        values.push(col[row]);
+                    }
+                    *k = (((values.len() - 1) as u64) << 32) | row as u64;
+                }
+                values
+            })
+            .collect();
+
+        // Centre on the midrange (smallest largest deviation), then scale so that a weighted
+        // value (weight at most 4095, or n) stays below 2^45, as a packed payload needs, and a
+        // sum over all rows (total weight n) below 2^53, where f64 is exact. At 450k rows the
+        // step is 1.2e-10 of the target's half-range (1.2e-7 for prices of 1000 ± 1000).
+        let (lo, hi) = y
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        let offset = lo / 2.0 + hi / 2.0;
+        let spread = y.iter().fold(0.0f64, |m, &v| m.max((v - offset).abs()));
+        let n64 = n as u64;
+        let max_weight = n64.min(u64::from(kernels::MAX_WEIGHT));
+        let qmax = ((1u64 << 45) / max_weight).min((1u64 << 53) / n64) - 1;
+        let qmax = qmax as f64;
+        let scale = if spread > 0.0 { qmax / spread } else { 1.0 };
+        // Rows are renamed by their position in the first feature's order, so that lists built
+        // per tree read their per-row tables in nearly sequential order when features are
+        // correlated (here all are prices).
+        let mut rename = vec![0u32; n];
+        for (pos, &e) in keys[..n].iter().enumerate() {
+            rename[(e & LOW) as usize] = pos as u32;
+        }
+        let mut sorted = vec![0u32; n * n_features];
+        let mut ranks = vec![0u32; n * n_features];
+        sorted
+            .par_chunks_mut(n)
+            .zip(ranks.par_chunks_mut(n))
+            .zip(keys.par_chunks(n))
+            .for_each(|((ids, rank), keys)| {
+                for (id, &k) in ids.iter_mut().zip(keys) {
+                    *id = rename[(k & LOW) as usize];
+                    rank[*id as usize] = (k >> 32) as u32;
+                }
+            });
+        drop(keys);
+        let mut qy = vec![0i64; n];
+        for (row, &v) in y.iter().enumerate() {
+            qy[rename[row] as usize] = ((v - offset) * scale).round() as i64;
+        }
+        Presorted {
+            n_rows: n,
+            n_features,
+            sorted,
+            ranks,
+            uniq,
+            qy,
+            offset,
+            scale,
+        }
+    }
+
+    fn sorted(&self, f: usize) -> &[u32] {
+        &self.sorted[f * self.n_rows..(f + 1) * self.n_rows]
+    }
+
+    pub(crate) fn ranks(&self, f: usize) -> &[u32] {
+        &self.ranks[f * self.n_rows..(f + 1) * self.n_rows]
+    }
+
+    /// `f32` threshold between two adjacent distinct values: the midpoint, or the lower value
+    /// if the midpoint rounds up to the upper one, so `lower <= t < upper` always holds.
+    fn threshold(&self, f: usize, lower_rank: u32) -> f32 {
+        let a = self.uniq[f][lower_rank as usize];
+        let b = self.uniq[f][lower_rank as usize + 1];
+        let t = ((f64::from(a) + f64::from(b)) / 2.0) as f32;
+        if t >= b {
+            a
+        } else {
+            t
+        }
+    }
+}
+
+/// A tree's sampled row packed in 64 bits: weight times quantised target in the high bits
+/// (signed), bootstrap weight in the low ones (see `kernels::pay_weight`). Eight bytes keep a
+/// node's rows in L1/L2 during scans.
+type Pay = u64;
+
+fn pack(qy: i64, count: u16) -> Pay {
+    let w = i64::from(count.min(kernels::MAX_WEIGHT));
+    (((w * qy) << kernels::WEIGHT_BITS) as u64) | w as u64
+}
+
+/// A node waiting to be grown.
+#[derive(Debug, Clone, Copy)]
+struct Task {
+    start: usize,
+    end: usize,
+    depth: usize,
+    /// For a right child: the parent whose `aux` must point at it.
+    parent: u32,
+    /// Total weight and weighted quantised target sum of the node.
+    w: i64,
+    s: i64,
+}
+
+/// The best split found so far at a node.
+#[derive(Debug, Clone, Copy)]
+struct Best {
+    split: Candidate,
+    feature: usize,
+    lower_rank: u32,
+    /// Weight and weighted target sum of the left side (filled in for the winner only).
+    w_left: i64,
+    s_left: i64,
+}
+
+/// Per-thread buffers, reused from tree to tree.
+///
+/// The lists are double-buffered: a node at depth `d` reads buffer `d % 2` and partitions
+/// into buffer `(d + 1) % 2`, writing each entry once at its final place.
+#[derive(Default)]
+pub(crate) struct Workspace {
+    counts: Vec<u16>,
+    lists: [Vec<u32>; 2],
+    pay: Vec<Pay>,
+    /// One bit per row: set while partitioning a node if the row goes left.
+    side: Vec<u64>,
+    feats: Vec<u16>,
+    stack: Vec<Task>,
+    isa: Option<Isa>,
+}
+
+struct Limits {
+    min_split: usize,
+    min_leaf: usize,
+    max_depth: usize,
+    max_features: usize,
+}
+
+impl Limits {
+    /// Whether a node of `n` distinct rows at `depth` is a leaf without looking at the data.
+    fn leaf_by_size(&self, n: usize, depth: usize) -> bool {
+        n < self.min_split || n < 2 * self.min_leaf || depth >= self.max_depth
+    }
+}
+
+/// Grows one tree of a forest with `params` on `ds`, from the tree's own seed.
+pub(crate) fn build_tree(
+    ds: &Presorted,
+    params: &ForestParams,
+    seed: u64,
+    ws: &mut Workspace,
+) -> Tree {
+    let mut rng = Rng::new(seed);
+    let m = init_sample(ds, params, &mut rng, ws);
+    let limits = Limits {
+        min_split: params.min_samples_split,
+        min_leaf: params.min_samples_leaf,
+        max_depth: params.max_depth.unwrap_or(usize::MAX),
+        max_features: params.max_features,
+    };
+
+    let mut nodes: Vec<Node> = Vec::with_capacity(2 * m / params.min_samples_split + 1);
+    let mut drawn: Vec<u16> = Vec::with_capacity(nodes.capacity());
+    let (w_total, s_total) = ws.pay[..ds.n_rows].iter().fold((0i64, 0i64), |(w, s), &p| {
+        (w + pay_weight(p), s + pay_wq(p))
+    });
+    ws.stack.clear();
+    ws.stack.push(Task {
+        start: 0,
+        end: m,
+        depth: 0,
+        parent: NONE,
+        w: w_total,
+        s: s_total,
+    });
+
+    while let Some(task) = ws.stack.pop() {
+        let idx = nodes.len();
+        if task.parent != NONE {
+            nodes[task.parent as usize].aux = idx as u32;
+        }
+        let n_node = task.end - task.start;
+        let leaf_value = ((task.s as f64 / task.w as f64) / ds.scale) as f32;
+        let leaf = Node::leaf(leaf_value, n_node as u32);
+        if limits.leaf_by_size(n_node, task.depth) || constant_target(ws, &task) {
+            nodes.push(leaf);
+            drawn.push(0);
+            continue;
+        }
+        let (best, n_drawn) = find_split(ws, ds, m, &task, &limits, &mut rng);
+        let Some(best) = best else {
+            nodes.push(leaf);
+            drawn.push(0);
+            continue;
+        };
+        nodes.push(Node {
+            feature: best.feature as u16 + 1,
+            value: ds.threshold(best.feature, best.lower_rank),
+            aux: 0,
+        });
+        drawn.push(n_drawn);
+
+        let n_left = best.split.pos + 1;
+        let mid = task.start + n_left;
+        let depth = task.depth + 1;
+        // Children that are leaves by size never read their lists: skip the partition then.
+        if !(limits.leaf_by_size(n_left, depth) && limits.leaf_by_size(n_node - n_left, depth)) {
+            partition(ws, m, &task, best.feature, mid);
+        }
+        ws.stack.push(Task {
+            start: mid,
+            end: task.end,
+            depth,
+            parent: idx as u32,
+            w: task.w - best.w_left,
+            s: task.s - best.s_left,
+        });
+        ws.stack.push(Task {
+            start: task.start,
+            end: mid,
+            depth,
+            parent: NONE,
+            w: best.w_left,
+            s: best.s_left,
+        });
+    }
+
+    Tree {
+        offset: ds.offset,
+        nodes,
+        drawn,
+    }
+}
+
+/// Whether every row of the node has the same (quantised) target: then no split can help, and
+/// scikit-learn makes it a leaf too.
+fn constant_target(ws: &Workspace, task: &Task) -> bool {
+    // Any feature's list holds the node's rows; feature 0's is first in the buffer.
+    let rows = &ws.lists[task.depth % 2][task.start..task.end];
+    let first = ws.pay[rows[0] as usize];
+    let (w0, wq0) = (pay_weight(first), pay_wq(first));
+    // wq/w == wq0/w0 without dividing; |wq| < 2^45 and w < 2^12, so no product overflows.
+    rows.iter().all(|&id| {
+        let p = ws.pay[id as usize];
+        pay_wq(p) * w0 == wq0 * pay_weight(p)
+    })
+}
+
+/// Draws the tree's sample and builds its per-feature lists; returns the number of distinct rows.
+#[inline(never)]
+fn init_sample(ds: &Presorted, params: &ForestParams, rng: &mut Rng, ws: &mut Workspace) -> usize {
+    let n = ds.n_rows;
+    let nf = ds.n_features;
+    // Bootstrap as integer weights on rows (numbered in feature 0 order, see `Presorted`).
+    // Counts above `kernels::MAX_WEIGHT` are capped when packed (see there).
+    ws.counts.clear();
+    if params.bootstrap {
+        ws.counts.resize(n, 0);
+        for _ in 0..n {
+            let c = &mut ws.counts[rng.below(n as u64) as usize];
+            *c = c.saturating_add(1);
+        }
+    } else {
+        ws.counts.resize(n, 1);
+    }
+
+    // A row's id is its (renamed) row number for the whole tree; the payload is indexed by it.
+    ws.pay.clear();
+    ws.pay
+        .extend(ws.counts.iter().zip(&ds.qy).map(|(&c, &q)| pack(q, c)));
+    let m = ws.counts.iter().filter(|&&c| c > 0).count();
+
+    // Per-feature lists of the sampled rows, filtered from the dataset's sorted order (so still
+    // sorted). The extra slot lets the branch-free filter write one entry past a feature's range.
+    // Lists only grow (to the size for n rows): every entry a node reads has been written for
+    // this tree first, so stale values from the previous tree are never seen, and the buffers
+    // need not be cleared (tens of MB per tree).
+    for list in ws.lists.iter_mut() {
+        if list.len() < nf * n + 1 {
+            list.resize(nf * n + 1, 0);
+        }
+    }
+    // Sampled rows as a bitmap (n/8 bytes, stays in L1/L2).
+    ws.side.clear();
+    ws.side.resize(n.div_ceil(64), 0);
+    for (row, &c) in ws.counts.iter().enumerate() {
+        ws.side[row >> 6] |= u64::from(c > 0) << (row & 63);
+    }
+    let isa = *ws.isa.get_or_insert_with(Isa::detect);
+    for f in 0..nf {
+        let kept = kernels::filter(isa, ds.sorted(f), &mut ws.lists[0][f * m..], &ws.side);
+        debug_assert_eq!(kept, m);
+    }
+    ws.feats.clear();
+    ws.feats.extend(0..nf as u16);
+    m
+}
+
+/// Draws candidate features as scikit-learn does (`max_features` of them, constant ones
+/// included, but going on until one non-constant feature has been seen) and returns the best
+/// split with the number of features drawn.
+fn find_split(
+    ws: &mut Workspace,
+    ds: &Presorted,
+    m: usize,
+    task: &Task,
+    limits: &Limits,
+    rng: &mut Rng,
+) -> (Option<Best>, u16) {
+    let isa = *ws.isa.get_or_insert_with(Isa::detect);
+    let lists = &ws.lists[task.depth % 2];
+    let pay = &ws.pay;
+    let mut best: Option<Best> = None;
+    let mut remaining = ws.feats.len();
+    let mut n_drawn = 0usize;
+    let mut found_varying = false;
+    while remaining > 0 && (n_drawn < limits.max_features || !found_varying) {
+        let j = rng.below(remaining as u64) as usize;
+        remaining -= 1;
+        ws.feats.swap(j, remaining);
+        let f = usize::from(ws.feats[remaining]);
+        n_drawn += 1;
+        let seg = &lists[f * m + task.start..f * m + task.end];
+        let ranks = ds.ranks(f);
+        if ranks[seg[0] as usize] == ranks[seg[seg.len() - 1] as usize] {
+            continue; // constant in this node
+        }
+        found_varying = true;
+        if let Some(split) = scan(isa, seg, ranks, pay, task, limits.min_leaf) {
+            if best.is_none_or(|b| split.beats(&b.split)) {
+                best = Some(Best {
+                    split,
+                    feature: f,
+                    lower_rank: ranks[seg[split.pos] as usize],
+                    w_left: 0,
+                    s_left: 0,
+                });
+            }
+        }
+    }
+    if let Some(b) = best.as_mut() {
+        let seg = &lists[b.feature * m + task.start..][..=b.split.pos];
+        (b.w_left, b.s_left) = seg.iter().fold((0, 0), |(w, s), &id| {
+            let p = pay[id as usize];
+            (w + pay_weight(p), s + pay_wq(p))
+        });
+    }
+    (best, n_drawn as u16)
+}
+
+/// Best split of one feature's sorted segment of the node.
+///
+/// scikit-learn maximises `sl²/wl + sr²/wr` (weighted sums of the target left and right);
+/// with `sr = S - sl`, `wr = W - wl` that is `S²/W + W·d²/(wl·wr)` with `d = sl - wl·S/W`,
+/// so comparing `d²/(wl·wr)` picks the same split, with fewer operations and no division.
+fn scan(
+    isa: Isa,
+    seg: &[u32],
+    ranks: &[u32],
+    pay: &[Pay],
+    task: &Task,
+    min_leaf: usize,
+) -> Option<Candidate> {
+    let n = seg.len();
+    // Left sides of min_leaf..=n-min_leaf distinct rows; the caller guarantees n >= 2*min_leaf.
+    let first = min_leaf - 1;
+    let (w0, s0) = seg[..first].iter().fold((0i64, 0i64), |(w, s), &id| {
+        let p = pay[id as usize];
+        (w + pay_weight(p), s + pay_wq(p))
+    });
+    let spec = ScanSpec {
+        first,
+        last: n - min_leaf - 1,
+        mu: task.s as f64 / task.w as f64,
+        w_total: task.w as f64,
+    };
+    kernels::scan(isa, seg, ranks, pay, w0, s0, &spec)
+}
+
+/// Splits node `task` on `split_feature` at `mid` into the other buffer: the split feature's
+/// segment is already in order (its first `mid - start` entries go left) and is copied; every
+/// other feature's segment is partitioned stably by the side of each row.
+#[inline(never)]
+fn partition(ws: &mut Workspace, m: usize, task: &Task, split_feature: usize, mid: usize) {
+    let (start, end) = (task.start, task.end);
+    let n_left = mid - start;
+    let [lists_a, lists_b] = &mut ws.lists;
+    let (src, dst) = if task.depth.is_multiple_of(2) {
+        (&*lists_a, lists_b)
+    } else {
+        (&*lists_b, lists_a)
+    };
+    let range = split_feature * m + start..split_feature * m + end;
+    let split = &src[range.clone()];
+    for (k, &id) in split.iter().enumerate() {
+        let id = id as usize;
+        let bit = 1u64 << (id & 63);
+        if k < n_left {
+            ws.side[id >> 6] |= bit;
+        } else {
+            ws.side[id >> 6] &= !bit;
+        }
+    }
+    dst[range].copy_from_slice(split);
+    let isa = *ws.isa.get_or_insert_with(Isa::detect);
+    let lists = (ws.feats.len(), m);
+    kernels::partition_lists(
+        isa,
+        src,
+        dst,
+        lists,
+        (start, end),
+        split_feature,
+        &ws.side,
+        n_left,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A price-like random walk with 10 lags (the groves features), rows shuffled.
+    fn prices(n: usize, seed: u64) -> (Matrix, Vec<f64>) {
+        let mut rng = Rng::new(seed);
+        let mut p = vec![1500.0f64];
+        for _ in 0..n + 11 {
+            let z = (0..4).map(|_| rng.below(1000) as f64).sum::<f64>() / 1000.0 - 2.0;
+            let last = p[p.len() - 1];
+            p.push(((last * (1.0 + 0.0005 * z)) / 0.05).round() * 0.05);
+        }
+        let mut idx: Vec<usize> = (10..10 + n).collect();
+        for i in (1..n).rev() {
+            idx.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let cols = (0..11)
+            .map(|l| idx.iter().map(|&t| p[t - l]).collect())
+            .collect();
+        let names = (0..11).map(|l| format!("f{l}")).collect();
+        let y = idx.iter().map(|&t| p[t + 1]).collect();
+        (Matrix::from_columns(names, cols).unwrap(), y)
+    }
+
+    #[test]
+    fn portable_and_simd_kernels_grow_identical_trees() {
+        let (x, y) = prices(20_000, 3);
+        let ds = Presorted::new(&x, &y);
+        let params = ForestParams {
+            max_features: 7,
+            min_samples_split: 5,
+            ..ForestParams::default()
+        };
+        for seed in 0..3 {
+            let mut portable = Workspace {
+                isa: Some(Isa::Portable),
+                ..Workspace::default()
+            };
+            let mut native = Workspace::default();
+            let a = build_tree(&ds, &params, seed, &mut portable);
+            let b = build_tree(&ds, &params, seed, &mut native);
+            assert!(a.nodes.len() > 1000);
+            assert_eq!(a.nodes, b.nodes, "seed {seed} with {:?}", native.isa);
+        }
+    }
+
+    #[test]
+    fn radix_sort_matches_a_comparison_sort() {
+        let mut rng = Rng::new(8);
+        for (n, spread) in [
+            (0usize, 1u64),
+            (1, 1),
+            (1000, 3),
+            (5000, 1 << 20),
+            (5000, 1 << 32),
+        ] {
+            let mut keys: Vec<u64> = (0..n as u64)
+                .map(|row| ((rng.next_u64() % spread) << 32) | row)
+                .collect();
+            let mut expected = keys.clone();
+            expected.sort_unstable();
+            sort_by_high_half(&mut keys);
+            assert_eq!(keys, expected, "n {n} spread {spread}");
+        }
+    }
+
+    #[test]
+    fn thresholds_fall_between_the_values_they_separate() {
+        let x = Matrix::from_columns(
+            vec!["a".into()],
+            vec![vec![
+                1500.0,
+                1500.0166666,
+                1500.0333333,
+                16_777_216.0,
+                16_777_218.0,
+            ]],
+        )
+        .unwrap();
+        let ds = Presorted::new(&x, &[0.0; 5]);
+        for r in 0..4u32 {
+            let t = ds.threshold(0, r);
+            assert!(ds.uniq[0][r as usize] <= t && t < ds.uniq[0][r as usize + 1]);
+        }
+    }
+}

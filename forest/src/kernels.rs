@@ -1,0 +1,636 @@
+//! The two hot loops of tree growing, in a portable version and an AVX-512 version.
+//!
+//! Both versions compute bit-identical results (a grove retried on another machine must
+//! reproduce itself): prefix sums are exact integers, converted exactly to `f64`, the
+//! arithmetic is the same IEEE operations in the same order (never fused), and the split
+//! search keeps one running best per lane of [`LANES`] positions, reduced the same way. The
+//! AVX-512 version is chosen at run time when the CPU has it; unit tests check that both agree.
+
+/// Positions `first + k`, `first + k + LANES`, ... of a scan share one running best. Sixteen
+/// lanes (two AVX-512 registers) keep two independent dependency chains in flight.
+pub(crate) const LANES: usize = 16;
+
+/// Bits of the payload that hold the weight. Weights are at most [`MAX_WEIGHT`], so eight of
+/// them still fit: the SIMD scan sums eight packed payloads at once and splits them after.
+pub(crate) const WEIGHT_BITS: u32 = 15;
+
+/// Largest bootstrap weight a payload holds (a row drawn more often is capped; for n > 4095
+/// rows that has probability below 1e-13000, and for fewer rows it cannot happen).
+pub(crate) const MAX_WEIGHT: u16 = 4095;
+
+/// Payload of a row: `(w * qy) << 15 | w`, with `w` the bootstrap weight (at most
+/// [`MAX_WEIGHT`]) and `qy` the quantised target, `|w * qy| < 2^45`.
+#[inline(always)]
+pub(crate) fn pay_weight(p: u64) -> i64 {
+    (p & ((1 << WEIGHT_BITS) - 1)) as i64
+}
+
+#[inline(always)]
+pub(crate) fn pay_wq(p: u64) -> i64 {
+    (p as i64) >> WEIGHT_BITS
+}
+
+/// A candidate split: left side is positions `..=pos` of the segment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Candidate {
+    /// Score `d2 / den`, compared by cross-multiplication (see `build::scan`).
+    pub(crate) d2: f64,
+    pub(crate) den: f64,
+    pub(crate) pos: usize,
+}
+
+impl Candidate {
+    #[inline(always)]
+    pub(crate) fn beats(&self, other: &Candidate) -> bool {
+        self.d2 * other.den > other.d2 * self.den
+    }
+}
+
+/// Whether candidate b wins the tournament against a: a higher score, or, when neither score
+/// beats the other, an earlier position. Empty lanes (`d2 = -1, den = 1, pos = -1`) lose to
+/// any real candidate.
+#[inline(always)]
+fn takes_second(ad2: f64, aden: f64, apos: i64, bd2: f64, bden: f64, bpos: i64) -> bool {
+    let b_beats = bd2 * aden > ad2 * bden;
+    let a_beats = ad2 * bden > bd2 * aden;
+    b_beats || (!a_beats && bpos < apos)
+}
+
+/// What a scan needs besides the data.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScanSpec {
+    /// Evaluate left sides ending at positions `first..=last` (`last + 1 < seg.len()`).
+    pub(crate) first: usize,
+    pub(crate) last: usize,
+    /// Node mean of the quantised target, and node total weight.
+    pub(crate) mu: f64,
+    pub(crate) w_total: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Lanes {
+    d2: [f64; LANES],
+    den: [f64; LANES],
+    pos: [i64; LANES],
+}
+
+impl Lanes {
+    fn new() -> Self {
+        Lanes {
+            d2: [-1.0; LANES],
+            den: [1.0; LANES],
+            pos: [-1; LANES],
+        }
+    }
+
+    /// The best over all lanes, by a fixed tournament (lane j against j+8, then j+4, j+2,
+    /// j+1) that the SIMD code performs the same way.
+    fn reduce(&self) -> Option<Candidate> {
+        let mut d2 = self.d2;
+        let mut den = self.den;
+        let mut pos = self.pos;
+        let mut half = LANES / 2;
+        while half > 0 {
+            for j in 0..half {
+                if takes_second(
+                    d2[j],
+                    den[j],
+                    pos[j],
+                    d2[j + half],
+                    den[j + half],
+                    pos[j + half],
+                ) {
+                    d2[j] = d2[j + half];
+                    den[j] = den[j + half];
+                    pos[j] = pos[j + half];
+                }
+            }
+            half /= 2;
+        }
+        (pos[0] >= 0).then_some(Candidate {
+            d2: d2[0],
+            den: den[0],
+            pos: pos[0] as usize,
+        })
+    }
+
+    /// One position, the portable way: the reference the SIMD code must match exactly.
+    #[inline(always)]
+    fn step(&mut self, lane: usize, pos: usize, tie: bool, wl: i64, sl: i64, spec: &ScanSpec) {
+        let wlf = wl as f64;
+        let slf = sl as f64;
+        let d = slf - wlf * spec.mu;
+        let den = wlf * (spec.w_total - wlf);
+        let d2 = d * d;
+        if !tie && d2 * self.den[lane] > self.d2[lane] * den {
+            self.d2[lane] = d2;
+            self.den[lane] = den;
+            self.pos[lane] = pos as i64;
+        }
+    }
+}
+
+/// Which implementation of the kernels to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Isa {
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+impl Isa {
+    /// AVX-512 when the CPU has it, unless the environment variable `FOREST_NO_SIMD` is set
+    /// (to compare, or to rule the SIMD code out when debugging; the trees are the same).
+    pub(crate) fn detect() -> Isa {
+        if std::env::var_os("FOREST_NO_SIMD").is_some() {
+            return Isa::Portable;
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+            {
+                return Isa::Avx512;
+            }
+        }
+        Isa::Portable
+    }
+}
+
+/// Best split of a sorted segment of row ids (`ranks[id]` is each row's rank in this
+/// feature): the prefix sums before `spec.first` are `(w0, s0)`.
+pub(crate) fn scan(
+    isa: Isa,
+    seg: &[u32],
+    ranks: &[u32],
+    pay: &[u64],
+    w0: i64,
+    s0: i64,
+    spec: &ScanSpec,
+) -> Option<Candidate> {
+    debug_assert!(spec.first <= spec.last && spec.last + 1 < seg.len());
+    match isa {
+        Isa::Portable => {
+            let mut lanes = Lanes::new();
+            let (mut wl, mut sl) = (w0, s0);
+            for i in spec.first..=spec.last {
+                let p = pay[seg[i] as usize];
+                wl += pay_weight(p);
+                sl += pay_wq(p);
+                let tie = ranks[seg[i] as usize] == ranks[seg[i + 1] as usize];
+                lanes.step((i - spec.first) % LANES, i, tie, wl, sl, spec);
+            }
+            lanes.reduce()
+        }
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Isa::Avx512` is only chosen when the CPU supports these features.
+        Isa::Avx512 => unsafe { avx512::scan(seg, ranks, pay, w0, s0, spec) },
+    }
+}
+
+/// Stable partition of one list segment into `dst` (same length): rows with their bit set in
+/// `side` go to the front, in order, the others after them, in order. `n_left` is the number
+/// of rows going left.
+pub(crate) fn partition(isa: Isa, src: &[u32], dst: &mut [u32], side: &[u64], n_left: usize) {
+    debug_assert_eq!(src.len(), dst.len());
+    match isa {
+        Isa::Portable => {
+            let (mut l, mut r) = (0, n_left);
+            for &id in src {
+                let left = bit(side, id);
+                // Branch-free (the side is unpredictable): pick the slot, advance one cursor.
+                let pos = if left { l } else { r };
+                dst[pos] = id;
+                l += usize::from(left);
+                r += usize::from(!left);
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Isa::Avx512` is only chosen when the CPU supports these features.
+        Isa::Avx512 => unsafe { avx512::partition(src, dst, side, n_left) },
+    }
+}
+
+#[inline(always)]
+fn bit(bits: &[u64], id: u32) -> bool {
+    (bits[id as usize >> 6] >> (id & 63)) & 1 == 1
+}
+
+/// [`partition`] of the segment `start..end` of each of `n_lists` lists but list `skip`; lists
+/// are `stride` entries apart in `src` and `dst`. One call per node keeps the per-call overhead
+/// off the many small nodes.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn partition_lists(
+    isa: Isa,
+    src: &[u32],
+    dst: &mut [u32],
+    (n_lists, stride): (usize, usize),
+    (start, end): (usize, usize),
+    skip: usize,
+    side: &[u64],
+    n_left: usize,
+) {
+    for f in (0..n_lists).filter(|&f| f != skip) {
+        let range = f * stride + start..f * stride + end;
+        partition(isa, &src[range.clone()], &mut dst[range], side, n_left);
+    }
+}
+
+/// Copies the rows of `src` whose bit is set in `bits` to the front of `dst`, in order, and
+/// returns how many; `dst` needs one slot more than that.
+pub(crate) fn filter(isa: Isa, src: &[u32], dst: &mut [u32], bits: &[u64]) -> usize {
+    match isa {
+        Isa::Portable => {
+            let mut k = 0;
+            for &id in src {
+                // Branch-free: always write, advance when kept.
+                dst[k] = id;
+                k += usize::from(bit(bits, id));
+            }
+            k
+        }
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Isa::Avx512` is only chosen when the CPU supports these features.
+        Isa::Avx512 => unsafe { avx512::filter(src, dst, bits) },
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{Candidate, ScanSpec, LANES, WEIGHT_BITS};
+    use std::arch::x86_64::*;
+
+    /// Inclusive prefix sums of the eight lanes.
+    #[inline(always)]
+    unsafe fn prefix(x: __m512i) -> __m512i {
+        let zero = _mm512_setzero_si512();
+        let s1 = _mm512_add_epi64(x, _mm512_alignr_epi64::<7>(x, zero));
+        let s2 = _mm512_add_epi64(s1, _mm512_alignr_epi64::<6>(s1, zero));
+        _mm512_add_epi64(s2, _mm512_alignr_epi64::<4>(s2, zero))
+    }
+
+    struct Half {
+        d2: __m512d,
+        den: __m512d,
+        pos: __m512i,
+    }
+
+    impl Half {
+        unsafe fn empty() -> Half {
+            Half {
+                d2: _mm512_set1_pd(-1.0),
+                den: _mm512_set1_pd(1.0),
+                pos: _mm512_set1_epi64(-1),
+            }
+        }
+    }
+
+    /// Eight positions starting at `i` (lanes set in `valid`) of rows `ids`, with `boundary`
+    /// set where the next row's value differs: updates the running prefix sums and the
+    /// half's bests. Invalid lanes read nothing and add nothing.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn step(
+        pay: *const i64,
+        ids: __m256i,
+        i: usize,
+        valid: __mmask8,
+        boundary: __mmask8,
+        cw: &mut __m512i,
+        cs: &mut __m512i,
+        mu: __m512d,
+        wt: __m512d,
+        h: &mut Half,
+    ) {
+        let p = _mm512_mask_i32gather_epi64::<8>(_mm512_setzero_si512(), valid, ids, pay);
+        // One prefix sum of the packed payloads: the weights (at most 8 * 4095 < 2^15) cannot
+        // carry into the weighted targets, so both sums are recovered exactly.
+        let pp = prefix(p);
+        let wmask = _mm512_set1_epi64((1 << WEIGHT_BITS) - 1);
+        let wl = _mm512_add_epi64(_mm512_and_si512(pp, wmask), *cw);
+        let sl = _mm512_add_epi64(_mm512_srai_epi64::<WEIGHT_BITS>(pp), *cs);
+        let total = _mm512_permutexvar_epi64(_mm512_set1_epi64(7), pp);
+        *cw = _mm512_add_epi64(*cw, _mm512_and_si512(total, wmask));
+        *cs = _mm512_add_epi64(*cs, _mm512_srai_epi64::<WEIGHT_BITS>(total));
+
+        let wlf = _mm512_cvtepi64_pd(wl);
+        let slf = _mm512_cvtepi64_pd(sl);
+        let d = _mm512_sub_pd(slf, _mm512_mul_pd(wlf, mu));
+        let den = _mm512_mul_pd(wlf, _mm512_sub_pd(wt, wlf));
+        let d2 = _mm512_mul_pd(d, d);
+        let better = _mm512_mask_cmp_pd_mask::<_CMP_GT_OQ>(
+            boundary,
+            _mm512_mul_pd(d2, h.den),
+            _mm512_mul_pd(h.d2, den),
+        );
+        h.d2 = _mm512_mask_mov_pd(h.d2, better, d2);
+        h.den = _mm512_mask_mov_pd(h.den, better, den);
+        let pos = _mm512_add_epi64(
+            _mm512_set1_epi64(i as i64),
+            _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0),
+        );
+        h.pos = _mm512_mask_mov_epi64(h.pos, better, pos);
+    }
+
+    /// Lanes j of `a` against lanes j of `b`, as `takes_second` does one pair.
+    #[inline(always)]
+    unsafe fn tournament(a: &mut Half, b: &Half) {
+        let b_beats = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(
+            _mm512_mul_pd(b.d2, a.den),
+            _mm512_mul_pd(a.d2, b.den),
+        );
+        let a_beats = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(
+            _mm512_mul_pd(a.d2, b.den),
+            _mm512_mul_pd(b.d2, a.den),
+        );
+        let earlier = _mm512_cmplt_epi64_mask(b.pos, a.pos);
+        let take = b_beats | (!a_beats & earlier);
+        a.d2 = _mm512_mask_mov_pd(a.d2, take, b.d2);
+        a.den = _mm512_mask_mov_pd(a.den, take, b.den);
+        a.pos = _mm512_mask_mov_epi64(a.pos, take, b.pos);
+    }
+
+    /// `h` with lanes `j + k` moved to lanes `j` (`k` in 4, 2, 1).
+    #[inline(always)]
+    unsafe fn shifted(h: &Half, k: i64) -> Half {
+        let idx = _mm512_add_epi64(
+            _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0),
+            _mm512_set1_epi64(k),
+        );
+        let idx = _mm512_and_si512(idx, _mm512_set1_epi64(7));
+        Half {
+            d2: _mm512_permutexvar_pd(idx, h.d2),
+            den: _mm512_permutexvar_pd(idx, h.den),
+            pos: _mm512_permutexvar_epi64(idx, h.pos),
+        }
+    }
+
+    /// Mask of the first `k` of sixteen lanes.
+    #[inline(always)]
+    fn first_lanes(k: usize) -> u16 {
+        if k >= 16 {
+            0xFFFF
+        } else {
+            ((1u32 << k) - 1) as u16
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq")]
+    pub(super) unsafe fn scan(
+        seg: &[u32],
+        ranks: &[u32],
+        pay: &[u64],
+        w0: i64,
+        s0: i64,
+        spec: &ScanSpec,
+    ) -> Option<Candidate> {
+        let mut ha = Half::empty();
+        let mut hb = Half::empty();
+        let mu = _mm512_set1_pd(spec.mu);
+        let wt = _mm512_set1_pd(spec.w_total);
+        let mut cw = _mm512_set1_epi64(w0);
+        let mut cs = _mm512_set1_epi64(s0);
+        let sp = seg.as_ptr() as *const i32;
+        let rp = ranks.as_ptr() as *const i32;
+        let pp = pay.as_ptr() as *const i64;
+        let mut i = spec.first;
+        while i <= spec.last {
+            // Sixteen positions i.. (fewer at the end), and the row after each of them.
+            let rest = spec.last + 1 - i;
+            let valid = first_lanes(rest);
+            // SAFETY: positions i..=last and last + 1 are inside `seg` (last + 1 < seg.len());
+            // rows are below `ranks.len()` and `pay.len()` (one entry per row) and below 2^31,
+            // so the 32-bit gather indices are exact and in bounds; masked lanes read nothing.
+            let loaded = first_lanes(rest + 1);
+            let ids = _mm512_maskz_loadu_epi32(loaded, sp.add(i));
+            let r = _mm512_mask_i32gather_epi32::<4>(_mm512_setzero_si512(), loaded, ids, rp);
+            let after = if rest >= 16 {
+                let row = *sp.add(i + 16) as usize;
+                _mm512_set1_epi32(*rp.add(row))
+            } else {
+                _mm512_setzero_si512()
+            };
+            let next = _mm512_alignr_epi32::<1>(after, r);
+            let boundary = _mm512_mask_cmpneq_epi32_mask(valid, r, next);
+            let (va, vb) = (valid as u8, (valid >> 8) as u8);
+            let (ba, bb) = (boundary as u8, (boundary >> 8) as u8);
+            let lo = _mm512_castsi512_si256(ids);
+            let hi = _mm512_extracti64x4_epi64::<1>(ids);
+            step(pp, lo, i, va, ba, &mut cw, &mut cs, mu, wt, &mut ha);
+            if vb != 0 {
+                step(pp, hi, i + 8, vb, bb, &mut cw, &mut cs, mu, wt, &mut hb);
+            }
+            i += LANES;
+        }
+        // Half b holds positions only if the scan reached lane 8; otherwise it is all empty
+        // lanes, which lose every match anyway.
+        if spec.last >= spec.first + 8 {
+            tournament(&mut ha, &hb);
+        }
+        for k in [4i64, 2, 1] {
+            let other = shifted(&ha, k);
+            tournament(&mut ha, &other);
+        }
+        let pos = _mm_cvtsi128_si64(_mm512_castsi512_si128(ha.pos));
+        (pos >= 0).then(|| Candidate {
+            d2: _mm512_cvtsd_f64(ha.d2),
+            den: _mm512_cvtsd_f64(ha.den),
+            pos: pos as usize,
+        })
+    }
+
+    /// Mask of the rows `ids` (lanes `valid`) whose bit is set in the bitmap `bits` (little-
+    /// endian, so bit b of 64-bit word w is bit b % 32 of 32-bit word 2w + b / 32).
+    #[inline(always)]
+    unsafe fn bits_set(bits: *const i32, ids: __m512i, valid: __mmask16) -> __mmask16 {
+        let words = _mm512_mask_i32gather_epi32::<4>(
+            _mm512_setzero_si512(),
+            valid,
+            _mm512_srli_epi32::<5>(ids),
+            bits,
+        );
+        let bit = _mm512_srlv_epi32(words, _mm512_and_si512(ids, _mm512_set1_epi32(31)));
+        _mm512_mask_test_epi32_mask(valid, bit, _mm512_set1_epi32(1))
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq")]
+    pub(super) unsafe fn partition(src: &[u32], dst: &mut [u32], side: &[u64], n_left: usize) {
+        let n = src.len();
+        let sp = src.as_ptr() as *const i32;
+        let dp = dst.as_mut_ptr() as *mut i32;
+        let bits = side.as_ptr() as *const i32;
+        let mut l = 0usize;
+        let mut r = n_left;
+        let mut i = 0usize;
+        while i < n {
+            // SAFETY: the masked load reads rows i..min(i+16, n) of `src` only; every row's
+            // bit word is inside `side`; the masked stores write exactly the rows that go left
+            // (to l..l+k <= n_left) and right (to r..r+kr <= n), so nothing outside `dst`.
+            let valid = first_lanes(n - i);
+            let ids = _mm512_maskz_loadu_epi32(valid, sp.add(i));
+            let left = bits_set(bits, ids, valid);
+            let right = valid & !left;
+            let k = left.count_ones() as usize;
+            let kr = right.count_ones() as usize;
+            let lp = _mm512_maskz_compress_epi32(left, ids);
+            let rpk = _mm512_maskz_compress_epi32(right, ids);
+            _mm512_mask_storeu_epi32(dp.add(l), first_lanes(k), lp);
+            _mm512_mask_storeu_epi32(dp.add(r), first_lanes(kr), rpk);
+            l += k;
+            r += kr;
+            i += 16;
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq")]
+    pub(super) unsafe fn filter(src: &[u32], dst: &mut [u32], bits: &[u64]) -> usize {
+        let n = src.len();
+        let sp = src.as_ptr() as *const i32;
+        let bp = bits.as_ptr() as *const i32;
+        let dp = dst.as_mut_ptr() as *mut i32;
+        let mut k = 0usize;
+        let mut i = 0usize;
+        while i < n {
+            // SAFETY: the masked load reads rows i..min(i+16, n) of `src` only; every row's
+            // bit word is inside `bits`; the masked store writes kept rows only, to
+            // k..k+c <= (number kept) < dst.len().
+            let valid = first_lanes(n - i);
+            let ids = _mm512_maskz_loadu_epi32(valid, sp.add(i));
+            let keep = bits_set(bp, ids, valid);
+            let c = keep.count_ones() as usize;
+            let packed = _mm512_maskz_compress_epi32(keep, ids);
+            _mm512_mask_storeu_epi32(dp.add(k), first_lanes(c), packed);
+            k += c;
+            i += 16;
+        }
+        k
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// `n` rows with random ranks (`distinct` values) and payloads; `seg` holds the rows in
+    /// rank order.
+    struct Case {
+        seg: Vec<u32>,
+        ranks: Vec<u32>,
+        pay: Vec<u64>,
+    }
+
+    fn random_case(rng: &mut Rng, n: usize, distinct: u64) -> Case {
+        let ranks: Vec<u32> = (0..n).map(|_| rng.below(distinct) as u32).collect();
+        let mut seg: Vec<u32> = (0..n as u32).collect();
+        for i in (1..n).rev() {
+            seg.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        seg.sort_by_key(|&id| ranks[id as usize]);
+        let pay = (0..n)
+            .map(|_| {
+                let w = 1 + rng.below(4) as i64;
+                let q = rng.below(2_000_001) as i64 - 1_000_000;
+                (((w * q) << WEIGHT_BITS) as u64) | w as u64
+            })
+            .collect();
+        Case { seg, ranks, pay }
+    }
+
+    fn totals(pay: &[u64]) -> (i64, i64) {
+        pay.iter()
+            .fold((0, 0), |(w, s), &p| (w + pay_weight(p), s + pay_wq(p)))
+    }
+
+    #[test]
+    fn portable_scan_matches_a_plain_sequential_argmax() {
+        let mut rng = Rng::new(5);
+        for n in [2usize, 3, 9, 17, 64, 301] {
+            let c = random_case(&mut rng, n, 1 + n as u64 / 2);
+            let (wt, st) = totals(&c.pay);
+            let spec = ScanSpec {
+                first: 0,
+                last: n - 2,
+                mu: st as f64 / wt as f64,
+                w_total: wt as f64,
+            };
+            // Sequential argmax of scikit-learn's proxy sl²/wl + sr²/wr, ties to the first.
+            let (mut wl, mut sl) = (0i64, 0i64);
+            let mut expected: Option<(f64, usize)> = None;
+            for i in 0..n - 1 {
+                let p = c.pay[c.seg[i] as usize];
+                wl += pay_weight(p);
+                sl += pay_wq(p);
+                if c.ranks[c.seg[i] as usize] == c.ranks[c.seg[i + 1] as usize] {
+                    continue;
+                }
+                let (wr, sr) = ((wt - wl) as f64, (st - sl) as f64);
+                let proxy = (sl as f64).powi(2) / wl as f64 + sr * sr / wr;
+                if expected.is_none_or(|(b, _)| proxy > b * (1.0 + 1e-12)) {
+                    expected = Some((proxy, i));
+                }
+            }
+            let got = scan(Isa::Portable, &c.seg, &c.ranks, &c.pay, 0, 0, &spec);
+            assert_eq!(got.map(|c| c.pos), expected.map(|e| e.1), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn simd_kernels_match_portable_ones() {
+        let isa = Isa::detect();
+        let mut rng = Rng::new(11);
+        for n in [2usize, 3, 5, 8, 9, 10, 15, 16, 17, 18, 33, 100, 1000, 4099] {
+            for distinct in [2u64, 7, n as u64 * 4] {
+                let c = random_case(&mut rng, n, distinct);
+                let (wt, st) = totals(&c.pay);
+                for (first, trim) in [(0usize, 0usize), (1, 1), (2, 3)] {
+                    if first + trim + 2 > n {
+                        continue;
+                    }
+                    let (w0, s0) = totals(
+                        &c.seg[..first]
+                            .iter()
+                            .map(|&id| c.pay[id as usize])
+                            .collect::<Vec<_>>(),
+                    );
+                    let spec = ScanSpec {
+                        first,
+                        last: n - 2 - trim,
+                        mu: st as f64 / wt as f64,
+                        w_total: wt as f64,
+                    };
+                    let a = scan(Isa::Portable, &c.seg, &c.ranks, &c.pay, w0, s0, &spec);
+                    let b = scan(isa, &c.seg, &c.ranks, &c.pay, w0, s0, &spec);
+                    assert_eq!(a, b, "scan n={n} distinct={distinct} first={first}");
+                }
+
+                let mut side = vec![0u64; n.div_ceil(64)];
+                let mut n_left = 0;
+                for id in 0..n {
+                    if rng.below(2) == 1 {
+                        side[id >> 6] |= 1 << (id & 63);
+                        n_left += 1;
+                    }
+                }
+                let goes_left = |id: u32| bit(&side, id);
+                let mut a = vec![0u32; n];
+                let mut b = vec![0u32; n];
+                partition(Isa::Portable, &c.seg, &mut a, &side, n_left);
+                partition(isa, &c.seg, &mut b, &side, n_left);
+                assert_eq!(a, b, "partition n={n}");
+                let (mut fa, mut fb) = (vec![0u32; n + 1], vec![0u32; n + 1]);
+                let ka = filter(Isa::Portable, &c.seg, &mut fa, &side);
+                let kb = filter(isa, &c.seg, &mut fb, &side);
+                assert_eq!((ka, &fa[..ka]), (kb, &fb[..kb]), "filter n={n}");
+                assert_eq!(ka, n_left);
+                assert_eq!(&fa[..ka], &a[..n_left]);
+                // Stable, and split at n_left.
+                let rank = |id: &u32| c.ranks[*id as usize];
+                assert!(a[..n_left].iter().all(|&id| goes_left(id)));
+                assert!(a[n_left..].iter().all(|&id| !goes_left(id)));
+                assert!(a[..n_left].windows(2).all(|w| rank(&w[0]) <= rank(&w[1])));
+                assert!(a[n_left..].windows(2).all(|w| rank(&w[0]) <= rank(&w[1])));
+            }
+        }
+    }
+}

@@ -1,0 +1,474 @@
+//! Reading one raw Kaggle minute file: header check, the two columns the search needs, and
+//! errors that name the file, the row and the column.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Arc;
+
+use datagen::layout::{CURRENT_COLUMNS, LEGACY_COLUMNS};
+use polars::prelude::*;
+
+use crate::features::TYPPRICE;
+
+/// The raw column holding the bar time.
+pub const DATE_COLUMN: &str = "date";
+
+/// Which version of the dataset a file follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawLayout {
+    /// `date,close,high,low,open,volume,…` with `MFI` (60 columns).
+    Current,
+    /// `date,open,high,low,close,volume,…` without `MFI` (59 columns).
+    Legacy,
+}
+
+impl RawLayout {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RawLayout::Current => "current",
+            RawLayout::Legacy => "legacy",
+        }
+    }
+}
+
+/// What is wrong with a raw file. `row` is the 1-based line number in the file (the header is
+/// line 1), so a user can open the file at that line.
+#[derive(Debug, thiserror::Error)]
+pub enum RawError {
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: the file is empty")]
+    Empty { file: String },
+    #[error("{file}: the file has a header but no data rows")]
+    NoRows { file: String },
+    #[error("{file}: missing column `{column}` (header: {header})")]
+    MissingColumn {
+        file: String,
+        column: &'static str,
+        header: String,
+    },
+    #[error("{file}: column `{column}` appears more than once in the header")]
+    DuplicateColumn { file: String, column: String },
+    #[error("{file}: the header matches neither dataset version (current: 60 columns with MFI; legacy: 59 without); missing: [{missing}]; unexpected: [{unexpected}]")]
+    UnknownHeader {
+        file: String,
+        missing: String,
+        unexpected: String,
+    },
+    #[error("{file}: row {row}: {found} fields where the header has {expected}")]
+    RaggedRow {
+        file: String,
+        row: u64,
+        found: usize,
+        expected: usize,
+    },
+    #[error("{file}: row {row}, column `{column}`: {problem}: {value:?}")]
+    BadCell {
+        file: String,
+        row: u64,
+        column: &'static str,
+        value: String,
+        problem: &'static str,
+    },
+    #[error("{file}: cannot parse the CSV: {message}")]
+    Parse { file: String, message: String },
+}
+
+/// A bar time: the wall clock written in the file and the instant it denotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BarTime {
+    /// Milliseconds since 1970-01-01 00:00 of the wall clock as written (India time).
+    pub local_ms: i64,
+    /// Milliseconds since the Unix epoch (UTC): what the series is sorted by.
+    pub utc_ms: i64,
+}
+
+/// The two columns of a raw file the search needs, in file order.
+#[derive(Debug)]
+pub struct RawSeries {
+    pub layout: RawLayout,
+    /// Data rows in the file, counting a truncated last line.
+    pub rows_read: u64,
+    /// The file ended in a partial line, which was dropped.
+    pub truncated_last_line: bool,
+    pub times: Vec<BarTime>,
+    /// `None` for an empty or `NaN` cell (pandas' missing value).
+    pub typprice: Vec<Option<f64>>,
+}
+
+/// Reads `path` (named `file` in errors) with polars, projecting only `date` and `TYPPRICE`.
+pub fn read_raw(path: &Path, file: &str) -> Result<RawSeries, RawError> {
+    let io = |source| RawError::Io {
+        file: file.to_string(),
+        source,
+    };
+    let mut f = File::open(path).map_err(io)?;
+    let size = f.metadata().map_err(io)?.len();
+    let header = read_header(&mut f, file)?;
+    let layout = check_header(&header, file)?;
+    let truncated = last_line_is_truncated(&mut f, size, header.len()).map_err(io)?;
+
+    let df = read_columns(path, &header).map_err(|e| diagnose(path, file, &header, e))?;
+    let rows_read = df.height() as u64;
+    let keep = if truncated {
+        df.height().saturating_sub(1)
+    } else {
+        df.height()
+    };
+    if keep == 0 {
+        return Err(RawError::NoRows {
+            file: file.to_string(),
+        });
+    }
+    let parse_err = |e: PolarsError| RawError::Parse {
+        file: file.to_string(),
+        message: e.to_string(),
+    };
+    let dates = df.column(DATE_COLUMN).map_err(parse_err)?;
+    let dates = dates.str().map_err(parse_err)?;
+    let prices = df.column(TYPPRICE).map_err(parse_err)?;
+    let prices = prices.f64().map_err(parse_err)?;
+
+    let mut times = Vec::with_capacity(keep);
+    let mut typprice = Vec::with_capacity(keep);
+    for (i, (d, p)) in dates.iter().zip(prices.iter()).take(keep).enumerate() {
+        let row = i as u64 + 2;
+        let cell = |value: &str, column, problem| RawError::BadCell {
+            file: file.to_string(),
+            row,
+            column,
+            value: value.to_string(),
+            problem,
+        };
+        let d = d.ok_or_else(|| cell("", "date", "empty date"))?;
+        let t = parse_bar_time(d).map_err(|problem| cell(d, "date", problem))?;
+        times.push(t);
+        let p = match p {
+            Some(v) if v.is_nan() => None,
+            Some(v) if v.is_infinite() => {
+                return Err(cell(&v.to_string(), "TYPPRICE", "price is infinite"))
+            }
+            Some(v) if v <= 0.0 => return Err(cell(&v.to_string(), "TYPPRICE", "price is not positive")),
+            other => other,
+        };
+        typprice.push(p);
+    }
+    Ok(RawSeries {
+        layout,
+        rows_read,
+        truncated_last_line: truncated,
+        times,
+        typprice,
+    })
+}
+
+fn read_header(f: &mut File, file: &str) -> Result<Vec<String>, RawError> {
+    let io = |source| RawError::Io {
+        file: file.to_string(),
+        source,
+    };
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = f.read(&mut chunk).map_err(io)?;
+        buf.extend_from_slice(&chunk[..n]);
+        if n == 0 || buf.contains(&b'\n') || buf.len() > 1 << 20 {
+            break;
+        }
+    }
+    let line_end = buf.iter().position(|b| *b == b'\n').unwrap_or(buf.len());
+    let line = String::from_utf8_lossy(&buf[..line_end]);
+    let line = line.trim_end_matches('\r').trim_start_matches('\u{feff}');
+    if line.trim().is_empty() {
+        return Err(RawError::Empty {
+            file: file.to_string(),
+        });
+    }
+    Ok(line.split(',').map(|s| s.trim().to_string()).collect())
+}
+
+fn check_header(header: &[String], file: &str) -> Result<RawLayout, RawError> {
+    for required in [DATE_COLUMN, TYPPRICE] {
+        if !header.iter().any(|h| h == required) {
+            return Err(RawError::MissingColumn {
+                file: file.to_string(),
+                column: required,
+                header: header.join(","),
+            });
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for h in header {
+        if !seen.insert(h.as_str()) {
+            return Err(RawError::DuplicateColumn {
+                file: file.to_string(),
+                column: h.clone(),
+            });
+        }
+    }
+    let same_set = |cols: &[&str]| cols.len() == header.len() && cols.iter().all(|c| seen.contains(c));
+    if same_set(&CURRENT_COLUMNS) {
+        return Ok(RawLayout::Current);
+    }
+    if same_set(&LEGACY_COLUMNS) {
+        return Ok(RawLayout::Legacy);
+    }
+    // Report against the nearer layout.
+    let expected: &[&str] = if seen.contains("MFI") {
+        &CURRENT_COLUMNS
+    } else {
+        &LEGACY_COLUMNS
+    };
+    let missing: Vec<&str> = expected
+        .iter()
+        .copied()
+        .filter(|c| !seen.contains(c))
+        .collect();
+    let unexpected: Vec<&str> = header
+        .iter()
+        .map(String::as_str)
+        .filter(|h| !expected.contains(h))
+        .collect();
+    Err(RawError::UnknownHeader {
+        file: file.to_string(),
+        missing: missing.join(", "),
+        unexpected: unexpected.join(", "),
+    })
+}
+
+/// A file cut off mid-write ends in a line without its newline and with fewer fields than
+/// the header. Such a last line is dropped (and reported), as it cannot be trusted.
+fn last_line_is_truncated(f: &mut File, size: u64, n_fields: usize) -> std::io::Result<bool> {
+    let tail_len = size.min(64 * 1024);
+    f.seek(SeekFrom::Start(size - tail_len))?;
+    let mut tail = Vec::with_capacity(tail_len as usize);
+    f.take(tail_len).read_to_end(&mut tail)?;
+    if tail.last() == Some(&b'\n') {
+        return Ok(false);
+    }
+    let Some(start) = tail.iter().rposition(|b| *b == b'\n') else {
+        // No newline in the tail: either only a header, or a huge line; let the parser decide.
+        return Ok(false);
+    };
+    let last = &tail[start + 1..];
+    let fields = last.iter().filter(|b| **b == b',').count() + 1;
+    Ok(fields < n_fields)
+}
+
+fn read_columns(path: &Path, header: &[String]) -> PolarsResult<DataFrame> {
+    // The whole schema is given so polars infers nothing; only two columns are parsed.
+    let mut schema = Schema::with_capacity(header.len());
+    for name in header {
+        let dtype = if name == TYPPRICE {
+            DataType::Float64
+        } else {
+            DataType::String
+        };
+        schema.with_column(name.as_str().into(), dtype);
+    }
+    let columns: Arc<[PlSmallStr]> = Arc::from([
+        PlSmallStr::from_static(DATE_COLUMN),
+        PlSmallStr::from_static(TYPPRICE),
+    ]);
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_schema(Some(Arc::new(schema)))
+        .with_columns(Some(columns))
+        .with_rechunk(true)
+        .with_raise_if_empty(false)
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))?
+        .finish()
+}
+
+/// Polars says what failed but not on which line: find the first bad row ourselves (only on
+/// the error path, so the fast path stays fast).
+fn diagnose(path: &Path, file: &str, header: &[String], err: PolarsError) -> RawError {
+    let fallback = |message: String| RawError::Parse {
+        file: file.to_string(),
+        message,
+    };
+    let message = err.to_string();
+    let Some(price_idx) = header.iter().position(|h| h == TYPPRICE) else {
+        return fallback(message);
+    };
+    let Ok(f) = File::open(path) else {
+        return fallback(message);
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(std::io::BufReader::with_capacity(1 << 20, f));
+    let mut record = csv::ByteRecord::new();
+    let mut row: u64 = 1;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return fallback(format!("{message}; near row {}: {e}", row + 1)),
+        }
+        row += 1;
+        if record.len() > header.len() {
+            return RawError::RaggedRow {
+                file: file.to_string(),
+                row,
+                found: record.len(),
+                expected: header.len(),
+            };
+        }
+        if let Some(cell) = record.get(price_idx) {
+            let text = String::from_utf8_lossy(cell);
+            let t = text.trim();
+            if !t.is_empty() && t.parse::<f64>().is_err() {
+                return RawError::BadCell {
+                    file: file.to_string(),
+                    row,
+                    column: "TYPPRICE",
+                    value: t.to_string(),
+                    problem: "not a number",
+                };
+            }
+        }
+    }
+    fallback(message)
+}
+
+/// Days from 1970-01-01 to the civil date (proleptic Gregorian), after H. Hinnant.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// Parses `2015-02-02 09:15:00+05:30` (also with `T`, `Z` or `+0530`). The offset is required:
+/// without it the instant is ambiguous.
+pub fn parse_bar_time(s: &str) -> Result<BarTime, &'static str> {
+    let b = s.trim().as_bytes();
+    const BAD: &str = "not a date like 2015-02-02 09:15:00+05:30";
+    let num = |r: std::ops::Range<usize>| -> Result<u32, &'static str> {
+        let part = b.get(r).ok_or(BAD)?;
+        let mut v = 0u32;
+        for c in part {
+            if !c.is_ascii_digit() {
+                return Err(BAD);
+            }
+            v = v * 10 + (c - b'0') as u32;
+        }
+        Ok(v)
+    };
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') {
+        return Err(BAD);
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return Err(BAD);
+    }
+    let (y, mo, d) = (num(0..4)? as i64, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59
+    {
+        return Err("date or time out of range");
+    }
+    let rest = &b[19..];
+    let offset_min: i64 = match rest {
+        [] => return Err("date has no UTC offset (expected e.g. +05:30)"),
+        [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), ..] => {
+            let digits: Vec<u8> = rest[1..].iter().copied().filter(|c| *c != b':').collect();
+            if digits.len() != 4 || !digits.iter().all(u8::is_ascii_digit) {
+                return Err(BAD);
+            }
+            let oh = ((digits[0] - b'0') * 10 + (digits[1] - b'0')) as i64;
+            let om = ((digits[2] - b'0') * 10 + (digits[3] - b'0')) as i64;
+            if oh > 18 || om > 59 {
+                return Err("UTC offset out of range");
+            }
+            let m = oh * 60 + om;
+            if *sign == b'-' {
+                -m
+            } else {
+                m
+            }
+        }
+        _ => return Err(BAD),
+    };
+    let days = days_from_civil(y, mo, d);
+    let local_ms = ((days * 24 + h as i64) * 60 + mi as i64) * 60_000 + sec as i64 * 1000;
+    Ok(BarTime {
+        local_ms,
+        utc_ms: local_ms - offset_min * 60_000,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bar_times_parse_with_their_offset() {
+        let t = parse_bar_time("2015-02-02 09:15:00+05:30").unwrap();
+        // 2015-02-02 03:45:00 UTC
+        assert_eq!(t.utc_ms, 1_422_848_700_000);
+        assert_eq!(t.local_ms - t.utc_ms, 330 * 60_000);
+        assert_eq!(parse_bar_time("2015-02-02T09:15:00+0530").unwrap(), t);
+        assert_eq!(
+            parse_bar_time("2015-02-02 03:45:00Z").unwrap().utc_ms,
+            t.utc_ms
+        );
+        assert!(parse_bar_time("2015-02-02 09:15:00").unwrap_err().contains("offset"));
+        assert!(parse_bar_time("2015-02-30 09:15:00+05:30").is_err());
+        assert!(parse_bar_time("2015/02/02 09:15:00+05:30").is_err());
+        assert!(parse_bar_time("").is_err());
+    }
+
+    #[test]
+    fn civil_days_match_known_dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(1969, 12, 31), -1);
+    }
+}
+
+/// The civil date (year, month, day) of a day count since 1970-01-01, after H. Hinnant.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod civil_tests {
+    use super::*;
+
+    #[test]
+    fn civil_round_trip() {
+        for days in [-800_000i64, -1, 0, 1, 11_017, 16_468, 20_000, 2_000_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days, "{days}");
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The timing record every invocation leaves: what the run-level timing tables are built from.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::table::datetime_ms_column;
+
+/// Where a unit of work ran.
+pub fn executor() -> &'static str {
+    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+        "lambda"
+    } else {
+        "local"
+    }
+}
+
+/// Memory size of the Lambda function, when running on Lambda.
+pub fn lambda_memory_mb() -> Option<u32> {
+    std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Read / compute / write time of one unit of work.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TimingRecord {
+    pub run: String,
+    pub stage: String,
+    /// The unit of work within the stage (for processing: the stock).
+    pub unit: String,
+    pub stock: Option<String>,
+    /// Wall-clock start and end, Unix milliseconds.
+    pub started_ms: i64,
+    pub finished_ms: i64,
+    pub read_ms: f64,
+    pub compute_ms: f64,
+    pub write_ms: f64,
+    /// `local` or `lambda`.
+    pub executor: String,
+    pub memory_mb: Option<u32>,
+}
+
+impl TimingRecord {
+    pub fn to_frame(&self) -> PolarsResult<DataFrame> {
+        DataFrame::new(
+            1,
+            vec![
+                Column::new("run".into(), [self.run.as_str()]),
+                Column::new("stage".into(), [self.stage.as_str()]),
+                Column::new("unit".into(), [self.unit.as_str()]),
+                Column::new("stock".into(), [self.stock.as_deref()]),
+                datetime_ms_column("started_at", vec![self.started_ms]),
+                datetime_ms_column("finished_at", vec![self.finished_ms]),
+                Column::new("read_ms".into(), [self.read_ms]),
+                Column::new("compute_ms".into(), [self.compute_ms]),
+                Column::new("write_ms".into(), [self.write_ms]),
+                Column::new("executor".into(), [self.executor.as_str()]),
+                Column::new("memory_mb".into(), [self.memory_mb]),
+            ],
+        )
+    }
+}
+
+/// Milliseconds since `t`, as a float for sub-millisecond stages.
+pub fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
