@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use shared::events::{parse_event, Stage};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 #[test]
@@ -26,8 +29,12 @@ fn every_function_crate_has_an_event_and_a_template_entry() {
     for entry in std::fs::read_dir(repo().join("functions")).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         seen += 1;
-        let stage = Stage::from_name(&name).unwrap_or_else(|_| panic!("functions/{name} is not a stage"));
-        assert!(repo().join("events").join(format!("{stage}.json")).is_file());
+        let stage =
+            Stage::from_name(&name).unwrap_or_else(|_| panic!("functions/{name} is not a stage"));
+        assert!(repo()
+            .join("events")
+            .join(format!("{stage}.json"))
+            .is_file());
         assert!(
             template.contains(&format!("Binary: {name}\n")),
             "template.yaml has no function built from the {name} binary"

@@ -10,7 +10,9 @@ use shared::events::{LagScope, SplitMethod};
 use shared::features::{lag_name, TARGET, TYPPRICE};
 use shared::ids::{RunId, Symbol};
 use shared::layout::{self, Split};
-use shared::stages::processing::{process_key, ProcessingError, ProcessingOptions, ProcessingReport};
+use shared::stages::processing::{
+    process_key, ProcessingError, ProcessingOptions, ProcessingReport,
+};
 use shared::store::{LocalStore, Store};
 
 const SYM: &str = "TESTSYM";
@@ -49,12 +51,18 @@ impl Bucket {
         let (run, sym) = (RunId::new(run).unwrap(), Symbol::new(SYM).unwrap());
         let mut out = Vec::new();
         for s in Split::ALL {
-            out.push(self.store.get(&layout::features_key(&run, s, &sym)).await.unwrap());
+            out.push(
+                self.store
+                    .get(&layout::features_key(&run, s, &sym))
+                    .await
+                    .unwrap(),
+            );
         }
         out
     }
     async fn split(&self, run: &str, split: Split) -> DataFrame {
-        let key = layout::features_key(&RunId::new(run).unwrap(), split, &Symbol::new(SYM).unwrap());
+        let key =
+            layout::features_key(&RunId::new(run).unwrap(), split, &Symbol::new(SYM).unwrap());
         shared::table::from_parquet(&self.store.get(&key).await.unwrap()).unwrap()
     }
     async fn output_keys(&self) -> Vec<String> {
@@ -79,32 +87,54 @@ fn opts(run: &str, split: SplitMethod, seed: u64) -> ProcessingOptions {
 }
 
 fn f64s(df: &DataFrame, col: &str) -> Vec<f64> {
-    df.column(col).unwrap().f64().unwrap().into_no_null_iter().collect()
+    df.column(col)
+        .unwrap()
+        .f64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect()
 }
 
 fn rows(df: &DataFrame) -> Vec<u32> {
-    df.column("row").unwrap().u32().unwrap().into_no_null_iter().collect()
+    df.column("row")
+        .unwrap()
+        .u32()
+        .unwrap()
+        .into_no_null_iter()
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn features_and_splits_of_a_generated_file() {
     let b = Bucket::new();
     let raw = b.gen(false);
-    let prices: Vec<f64> = read_typprice(&raw).into_iter().map(|(_, p)| p.unwrap()).collect();
-    let report = b.process(&opts("rnd", SplitMethod::Random, 7)).await.unwrap();
+    let prices: Vec<f64> = read_typprice(&raw)
+        .into_iter()
+        .map(|(_, p)| p.unwrap())
+        .collect();
+    let report = b
+        .process(&opts("rnd", SplitMethod::Random, 7))
+        .await
+        .unwrap();
 
     assert_eq!(report.rows_read, (DAYS * 375) as u64);
     assert_eq!(report.rows_kept, report.rows_read - report.dropped.total());
     assert_eq!(report.dropped.warmup, 10);
     assert_eq!(report.dropped.no_next_row, 1);
-    assert_eq!(report.rows_train + report.rows_validation + report.rows_test, report.rows_kept);
+    assert_eq!(
+        report.rows_train + report.rows_validation + report.rows_test,
+        report.rows_kept
+    );
     assert_eq!(report.layout, "current");
 
     let mut all_rows = Vec::new();
     for split in Split::ALL {
         let df = b.split("rnd", split).await;
         let r = rows(&df);
-        assert!(r.windows(2).all(|w| w[0] < w[1]), "{split} not in time order");
+        assert!(
+            r.windows(2).all(|w| w[0] < w[1]),
+            "{split} not in time order"
+        );
         // Kept row r is raw row r + 10 (the first 10 rows have no full lag window).
         let typ = f64s(&df, TYPPRICE);
         for (i, &row) in r.iter().enumerate() {
@@ -124,17 +154,27 @@ async fn features_and_splits_of_a_generated_file() {
         all_rows.extend(r);
     }
     all_rows.sort_unstable();
-    assert_eq!(all_rows, (0..report.rows_kept as u32).collect::<Vec<_>>(), "splits must be disjoint and cover");
+    assert_eq!(
+        all_rows,
+        (0..report.rows_kept as u32).collect::<Vec<_>>(),
+        "splits must be disjoint and cover"
+    );
 
     // The random split is a function of the seed.
     let first = b.split_bytes("rnd").await;
-    b.process(&opts("rnd2", SplitMethod::Random, 7)).await.unwrap();
+    b.process(&opts("rnd2", SplitMethod::Random, 7))
+        .await
+        .unwrap();
     assert_eq!(first, b.split_bytes("rnd2").await);
-    b.process(&opts("rnd3", SplitMethod::Random, 8)).await.unwrap();
+    b.process(&opts("rnd3", SplitMethod::Random, 8))
+        .await
+        .unwrap();
     assert_ne!(first, b.split_bytes("rnd3").await);
 
     // The chronological split is ordered: all train before validation before test.
-    b.process(&opts("chrono", SplitMethod::Chronological, 7)).await.unwrap();
+    b.process(&opts("chrono", SplitMethod::Chronological, 7))
+        .await
+        .unwrap();
     let (tr, va, te) = (
         rows(&b.split("chrono", Split::Train).await),
         rows(&b.split("chrono", Split::Validation).await),
@@ -156,17 +196,22 @@ async fn features_and_splits_of_a_generated_file() {
 async fn calendar_parts_are_india_wall_clock() {
     let b = Bucket::new();
     let raw = b.gen(false);
-    b.process(&opts("cal", SplitMethod::Chronological, 1)).await.unwrap();
+    b.process(&opts("cal", SplitMethod::Chronological, 1))
+        .await
+        .unwrap();
     let df = b.split("cal", Split::Train).await;
     let first_date = &read_typprice(&raw)[10].0; // kept row 0 is raw row 10
-    // e.g. "2015-02-02 09:25:00+05:30"
+                                                 // e.g. "2015-02-02 09:25:00+05:30"
     let (h, m) = (&first_date[11..13], &first_date[14..16]);
     let get = |c: &str| df.column(c).unwrap().i8().unwrap().get(0).unwrap();
     assert_eq!(get("hour").to_string(), h.trim_start_matches('0'));
     assert_eq!(format!("{:02}", get("minute")), m);
     assert_eq!(format!("{:02}", get("day")), &first_date[8..10]);
     assert_eq!(format!("{:02}", get("month")), &first_date[5..7]);
-    assert!((0..5).contains(&get("day_of_week")), "trading days are weekdays");
+    assert!(
+        (0..5).contains(&get("day_of_week")),
+        "trading days are weekdays"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,7 +224,10 @@ async fn both_dataset_layouts_give_identical_output() {
     let rc = current.process(&o).await.unwrap();
     let rl = legacy.process(&o).await.unwrap();
     assert_eq!((rc.layout, rl.layout), ("current", "legacy"));
-    assert_eq!(current.split_bytes("x").await, legacy.split_bytes("x").await);
+    assert_eq!(
+        current.split_bytes("x").await,
+        legacy.split_bytes("x").await
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,14 +241,33 @@ async fn within_day_lags_drop_rows_that_cross_the_night() {
     assert_eq!(r.rows_kept, (DAYS * (375 - 11)) as u64);
     assert_eq!(r.rows_kept, r.rows_read - r.dropped.total());
     let df = b.split("wd", Split::Train).await;
-    let mins: Vec<i8> = df.column("minute").unwrap().i8().unwrap().into_no_null_iter().collect();
-    let hours: Vec<i8> = df.column("hour").unwrap().i8().unwrap().into_no_null_iter().collect();
-    assert!(hours.iter().zip(&mins).all(|(h, m)| (*h, *m) >= (9, 25) && (*h, *m) <= (15, 28)));
+    let mins: Vec<i8> = df
+        .column("minute")
+        .unwrap()
+        .i8()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    let hours: Vec<i8> = df
+        .column("hour")
+        .unwrap()
+        .i8()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert!(hours
+        .iter()
+        .zip(&mins)
+        .all(|(h, m)| (*h, *m) >= (9, 25) && (*h, *m) <= (15, 28)));
 }
 
 /// Lines of the generated file, to mangle.
 fn lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path).unwrap().lines().map(str::to_string).collect()
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 fn join(lines: &[String]) -> String {
@@ -243,7 +310,10 @@ async fn quirks_are_repaired_and_counted() {
     l.insert(201, dup);
     b.write_raw(&join(&l));
     let r = b.process(&o).await.unwrap();
-    assert_eq!((r.dropped.duplicate_timestamp, r.duplicates_conflicting), (1, 1));
+    assert_eq!(
+        (r.dropped.duplicate_timestamp, r.duplicates_conflicting),
+        (1, 1)
+    );
     assert_eq!(b.split_bytes("q").await, base_bytes);
 
     // A truncated last line is dropped and reported.
@@ -276,8 +346,14 @@ async fn refused(text: &str) -> String {
         .await
         .expect_err("bad input was accepted")
         .to_string();
-    assert!(err.contains(&datagen::layout::raw_file_name(SYM)), "error does not name the file: {err}");
-    assert!(b.output_keys().await.is_empty(), "partial output written for: {err}");
+    assert!(
+        err.contains(&datagen::layout::raw_file_name(SYM)),
+        "error does not name the file: {err}"
+    );
+    assert!(
+        b.output_keys().await.is_empty(),
+        "partial output written for: {err}"
+    );
     err
 }
 
@@ -297,7 +373,10 @@ async fn bad_input_is_refused_naming_file_row_and_column() {
     let e = refused(&with_header(header.replacen("date,", "when,", 1))).await;
     assert!(e.contains("missing column `date`"), "{e}");
     let e = refused(&with_header(header.replace(",sma5,", ",sma_5,"))).await;
-    assert!(e.contains("neither dataset version") && e.contains("sma5") && e.contains("sma_5"), "{e}");
+    assert!(
+        e.contains("neither dataset version") && e.contains("sma5") && e.contains("sma_5"),
+        "{e}"
+    );
     let e = refused(&with_header(header.replace(",ema5,", ",sma5,"))).await;
     assert!(e.contains("more than once"), "{e}");
 
@@ -309,7 +388,10 @@ async fn bad_input_is_refused_naming_file_row_and_column() {
     let mut l = clean.clone();
     l[41] = set_field(&l[41], &header, "TYPPRICE", "12.3.4");
     let e = refused(&join(&l)).await;
-    assert!(e.contains("row 42") && e.contains("`TYPPRICE`") && e.contains("12.3.4"), "{e}");
+    assert!(
+        e.contains("row 42") && e.contains("`TYPPRICE`") && e.contains("12.3.4"),
+        "{e}"
+    );
 
     let mut l = clean.clone();
     l[9] = set_field(&l[9], &header, "date", "2015-13-01 09:24:00+05:30");
@@ -325,6 +407,12 @@ async fn bad_input_is_refused_naming_file_row_and_column() {
     l[20].push_str(",1.0");
     let e = refused(&join(&l)).await;
     assert!(e.contains("row 21") && e.contains("61 fields"), "{e}");
+
+    let mut l = clean.clone();
+    let cut: Vec<&str> = l[15].split(',').take(30).collect();
+    l[15] = cut.join(",");
+    let e = refused(&join(&l)).await;
+    assert!(e.contains("row 16") && e.contains("30 fields"), "{e}");
 
     let mut l = clean.clone();
     l[5] = set_field(&l[5], &header, "TYPPRICE", "-4");
@@ -352,9 +440,17 @@ async fn s3_processing_matches_local() {
     assert!(report.rows_kept > 0);
     for split in Split::ALL {
         let k = layout::features_key(&o.run, split, &sym);
-        assert_eq!(s3.get(&k).await.unwrap(), local.store.get(&k).await.unwrap(), "{split}");
+        assert_eq!(
+            s3.get(&k).await.unwrap(),
+            local.store.get(&k).await.unwrap(),
+            "{split}"
+        );
     }
-    assert!(s3.head(&layout::processing_stats_key(&o.run, &sym)).await.unwrap().is_some());
+    assert!(s3
+        .head(&layout::processing_stats_key(&o.run, &sym))
+        .await
+        .unwrap()
+        .is_some());
     assert!(s3
         .head(&layout::timing_key(&o.run, "processing", SYM))
         .await

@@ -10,14 +10,27 @@ use shared::store::{LocalStore, Store, StoreError};
 async fn conformance(store: &dyn Store) {
     let what = store.describe();
     // put / get / head
-    store.put("a/b/one.txt", Bytes::from_static(b"hello")).await.unwrap();
-    assert_eq!(&store.get("a/b/one.txt").await.unwrap()[..], b"hello", "{what}");
+    store
+        .put("a/b/one.txt", Bytes::from_static(b"hello"))
+        .await
+        .unwrap();
+    assert_eq!(
+        &store.get("a/b/one.txt").await.unwrap()[..],
+        b"hello",
+        "{what}"
+    );
     let meta = store.head("a/b/one.txt").await.unwrap().expect("head");
     assert_eq!(meta.size, 5);
     assert_eq!(meta.key, "a/b/one.txt");
     // overwrite
-    store.put("a/b/one.txt", Bytes::from_static(b"hello, again")).await.unwrap();
-    assert_eq!(&store.get("a/b/one.txt").await.unwrap()[..], b"hello, again");
+    store
+        .put("a/b/one.txt", Bytes::from_static(b"hello, again"))
+        .await
+        .unwrap();
+    assert_eq!(
+        &store.get("a/b/one.txt").await.unwrap()[..],
+        b"hello, again"
+    );
     // missing objects
     match store.get("a/missing").await {
         Err(StoreError::NotFound { key, .. }) => assert_eq!(key, "a/missing"),
@@ -30,7 +43,10 @@ async fn conformance(store: &dyn Store) {
     ));
     // list: sorted, by prefix, partial segment prefixes included
     for k in ["a/bc/x", "a/b/two.txt", "ab/y", "z"] {
-        store.put(k, Bytes::from(k.as_bytes().to_vec())).await.unwrap();
+        store
+            .put(k, Bytes::from(k.as_bytes().to_vec()))
+            .await
+            .unwrap();
     }
     let keys = |v: Vec<shared::store::ObjectMeta>| v.into_iter().map(|m| m.key).collect::<Vec<_>>();
     assert_eq!(
@@ -38,15 +54,24 @@ async fn conformance(store: &dyn Store) {
         ["a/b/one.txt", "a/b/two.txt", "a/bc/x"],
         "{what}"
     );
-    assert_eq!(keys(store.list("a/b/").await.unwrap()), ["a/b/one.txt", "a/b/two.txt"]);
+    assert_eq!(
+        keys(store.list("a/b/").await.unwrap()),
+        ["a/b/one.txt", "a/b/two.txt"]
+    );
     assert_eq!(
         keys(store.list("").await.unwrap()),
         ["a/b/one.txt", "a/b/two.txt", "a/bc/x", "ab/y", "z"]
     );
     assert!(store.list("nothing/").await.unwrap().is_empty());
     // put_if_absent: exactly one writer wins, the object keeps the winner's bytes
-    assert!(store.put_if_absent("once", Bytes::from_static(b"first")).await.unwrap());
-    assert!(!store.put_if_absent("once", Bytes::from_static(b"second")).await.unwrap());
+    assert!(store
+        .put_if_absent("once", Bytes::from_static(b"first"))
+        .await
+        .unwrap());
+    assert!(!store
+        .put_if_absent("once", Bytes::from_static(b"second"))
+        .await
+        .unwrap());
     assert_eq!(&store.get("once").await.unwrap()[..], b"first");
     // delete, also of a missing key
     store.delete("z").await.unwrap();
@@ -91,10 +116,20 @@ async fn large_objects(store: &dyn Store) {
     // Over 100 MB: multipart on S3 (16 MiB parts, the last one short).
     let src = patterned_file(105);
     store.put_file("big/file.bin", src.path()).await.unwrap();
-    assert_eq!(store.head("big/file.bin").await.unwrap().unwrap().size, 105 << 20);
+    assert_eq!(
+        store.head("big/file.bin").await.unwrap().unwrap().size,
+        105 << 20
+    );
     let back = store.fetch_to_file("big/file.bin").await.unwrap();
-    let (a, b) = (std::fs::read(src.path()).unwrap(), std::fs::read(back.path()).unwrap());
-    assert!(a == b, "{}: large object differs after round trip", store.describe());
+    let (a, b) = (
+        std::fs::read(src.path()).unwrap(),
+        std::fs::read(back.path()).unwrap(),
+    );
+    assert!(
+        a == b,
+        "{}: large object differs after round trip",
+        store.describe()
+    );
     // From memory, over the multipart threshold as well.
     let data = Bytes::from(a[..70 << 20].to_vec());
     store.put("big/memory.bin", data.clone()).await.unwrap();
@@ -108,7 +143,12 @@ async fn local_store_conformance() {
     conformance(&store).await;
     large_objects(&store).await;
     // Staging files never show up as objects.
-    assert!(store.list("").await.unwrap().iter().all(|m| !m.key.starts_with('.')));
+    assert!(store
+        .list("")
+        .await
+        .unwrap()
+        .iter()
+        .all(|m| !m.key.starts_with('.')));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,7 +167,9 @@ async fn racing_put_if_absent_has_one_winner() {
     for i in 0..16u8 {
         let s = local.clone();
         tasks.push(tokio::spawn(async move {
-            s.put_if_absent("claim", Bytes::from(vec![i])).await.unwrap()
+            s.put_if_absent("claim", Bytes::from(vec![i]))
+                .await
+                .unwrap()
         }));
     }
     let mut winners = 0;

@@ -16,7 +16,12 @@ use shared::events::{LagScope, SplitMethod};
 struct Cli {
     /// Where the data lives: a local folder (the bucket) or s3://bucket (endpoint, region and
     /// credentials from the standard AWS environment).
-    #[arg(long, global = true, env = "GROVES_STORE", default_value = "groves-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "GROVES_STORE",
+        default_value = "groves-data"
+    )]
     store: String,
 
     /// More log output (-v info, -vv debug). RUST_LOG overrides.

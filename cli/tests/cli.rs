@@ -71,7 +71,10 @@ fn run_on_an_empty_store_generates_and_processes() {
         "processing_stats/run=default/stock=RELIANCE/part-0.parquet",
         "timings/run=default/stage=processing/TCS.parquet",
     ] {
-        assert!(files.iter().any(|f| f == want), "{want} missing from {files:?}");
+        assert!(
+            files.iter().any(|f| f == want),
+            "{want} missing from {files:?}"
+        );
     }
     // A second run finds the raw files and does not generate again.
     let o = groves(store.to_str().unwrap(), &["run"]);
@@ -84,7 +87,9 @@ fn a_bad_file_fails_with_its_name_and_row_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("bucket");
     let s = store.to_str().unwrap();
-    assert!(groves(s, &["gen", "--symbols", "BAD", "--days", "1"]).status.success());
+    assert!(groves(s, &["gen", "--symbols", "BAD", "--days", "1"])
+        .status
+        .success());
     let raw = store.join("raw/BAD_minute_data_with_indicators.csv");
     let body = std::fs::read_to_string(&raw).unwrap();
     let mut lines: Vec<String> = body.lines().map(str::to_string).collect();
@@ -97,9 +102,16 @@ fn a_bad_file_fails_with_its_name_and_row_and_writes_nothing() {
     let o = groves(s, &["process", "BAD"]);
     let out = text(&o);
     assert!(!o.status.success(), "{out}");
-    assert!(out.contains("BAD_minute_data_with_indicators.csv") && out.contains("row 31"), "{out}");
+    assert!(
+        out.contains("BAD_minute_data_with_indicators.csv") && out.contains("row 31"),
+        "{out}"
+    );
     let files = files_under(&store);
-    assert_eq!(files, ["raw/BAD_minute_data_with_indicators.csv"], "partial output: {files:?}");
+    assert_eq!(
+        files,
+        ["raw/BAD_minute_data_with_indicators.csv"],
+        "partial output: {files:?}"
+    );
 }
 
 #[test]
@@ -107,11 +119,18 @@ fn invoke_runs_processing_and_refuses_bad_events() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("bucket");
     let s = store.to_str().unwrap();
-    assert!(groves(s, &["gen", "--symbols", "RELIANCE", "--days", "1"]).status.success());
+    assert!(groves(s, &["gen", "--symbols", "RELIANCE", "--days", "1"])
+        .status
+        .success());
     let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
     let o = groves(
         s,
-        &["invoke", "processing", "--event", events.join("processing.json").to_str().unwrap()],
+        &[
+            "invoke",
+            "processing",
+            "--event",
+            events.join("processing.json").to_str().unwrap(),
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -119,17 +138,30 @@ fn invoke_runs_processing_and_refuses_bad_events() {
     assert_eq!(report["rows_read"], 375);
 
     let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, r#"{"inbucket":"groves-data","outbucket":"groves-data"}"#).unwrap();
-    let o = groves(s, &["invoke", "processing", "--event", bad.to_str().unwrap()]);
+    std::fs::write(
+        &bad,
+        r#"{"inbucket":"groves-data","outbucket":"groves-data"}"#,
+    )
+    .unwrap();
+    let o = groves(
+        s,
+        &["invoke", "processing", "--event", bad.to_str().unwrap()],
+    );
     assert!(!o.status.success());
     assert!(text(&o).contains("missing field `file`"), "{}", text(&o));
 
-    let o = groves(s, &["invoke", "everything", "--event", bad.to_str().unwrap()]);
+    let o = groves(
+        s,
+        &["invoke", "everything", "--event", bad.to_str().unwrap()],
+    );
     assert!(!o.status.success());
     assert!(text(&o).contains("unknown stage"), "{}", text(&o));
 
     std::fs::write(&bad, r#"{"bucket":"groves-data","stock":"RELIANCE","feat":"seven","samp":5,"n_estimators":10,"pred_num":0}"#).unwrap();
-    let o = groves(s, &["invoke", "param-preds", "--event", bad.to_str().unwrap()]);
+    let o = groves(
+        s,
+        &["invoke", "param-preds", "--event", bad.to_str().unwrap()],
+    );
     assert!(!o.status.success());
     assert!(text(&o).contains("`feat`"), "{}", text(&o));
 }
@@ -137,7 +169,11 @@ fn invoke_runs_processing_and_refuses_bad_events() {
 #[test]
 fn gen_is_deterministic_and_legacy_differs_only_in_layout() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, b, c) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("c"));
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
     for (store, extra) in [(&a, None), (&b, None), (&c, Some("--legacy"))] {
         let mut args = vec!["gen", "--symbols", "TCS", "--days", "2", "--seed", "5"];
         args.extend(extra);
@@ -160,7 +196,11 @@ fn s3_store_from_the_standard_environment() {
     let env = moto.env();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(moto.create_bucket("cli-bucket"));
-    let o = groves_env("s3://cli-bucket", &["run", "--days", "1", "--stocks", "INFY"], &env);
+    let o = groves_env(
+        "s3://cli-bucket",
+        &["run", "--days", "1", "--stocks", "INFY"],
+        &env,
+    );
     assert!(o.status.success(), "{}", text(&o));
     let client = moto.client();
     let keys: Vec<String> = rt.block_on(async {
@@ -180,7 +220,10 @@ fn s3_store_from_the_standard_environment() {
         "features/run=default/split=train/stock=INFY/part-0.parquet",
         "processing_stats/run=default/stock=INFY/part-0.parquet",
     ] {
-        assert!(keys.iter().any(|k| k == want), "{want} missing from {keys:?}");
+        assert!(
+            keys.iter().any(|k| k == want),
+            "{want} missing from {keys:?}"
+        );
     }
     // A missing bucket is a clear error naming it.
     let o = groves_env("s3://no-such-bucket", &["process"], &env);

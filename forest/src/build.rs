@@ -323,9 +323,13 @@ pub(crate) fn build_tree(
         let n_left = best.split.pos + 1;
         let mid = task.start + n_left;
         let depth = task.depth + 1;
-        // Children that are leaves by size never read their lists: skip the partition then.
-        if !(limits.leaf_by_size(n_left, depth) && limits.leaf_by_size(n_node - n_left, depth)) {
-            partition(ws, m, &task, best.feature, mid);
+        // Children that are leaves by size never read their lists: only the others' are built.
+        let need = (
+            !limits.leaf_by_size(n_left, depth),
+            !limits.leaf_by_size(n_node - n_left, depth),
+        );
+        if need.0 || need.1 {
+            partition(ws, m, &task, best.feature, mid, need);
         }
         ws.stack.push(Task {
             start: mid,
@@ -497,11 +501,19 @@ fn scan(
     kernels::scan(isa, seg, ranks, pay, w0, s0, &spec)
 }
 
-/// Splits node `task` on `split_feature` at `mid` into the other buffer: the split feature's
-/// segment is already in order (its first `mid - start` entries go left) and is copied; every
-/// other feature's segment is partitioned stably by the side of each row.
+/// Splits node `task` on `split_feature` at `mid` into the other buffer, for the children
+/// that `need` (left, right) lists: the split feature's segment is already in order (its
+/// first `mid - start` entries go left) and is copied; every other feature's segment is
+/// partitioned stably by the side of each row.
 #[inline(never)]
-fn partition(ws: &mut Workspace, m: usize, task: &Task, split_feature: usize, mid: usize) {
+fn partition(
+    ws: &mut Workspace,
+    m: usize,
+    task: &Task,
+    split_feature: usize,
+    mid: usize,
+    need: (bool, bool),
+) {
     let (start, end) = (task.start, task.end);
     let n_left = mid - start;
     let [lists_a, lists_b] = &mut ws.lists;
@@ -510,9 +522,8 @@ fn partition(ws: &mut Workspace, m: usize, task: &Task, split_feature: usize, mi
     } else {
         (&*lists_b, lists_a)
     };
-    let range = split_feature * m + start..split_feature * m + end;
-    let split = &src[range.clone()];
-    for (k, &id) in split.iter().enumerate() {
+    let base = split_feature * m;
+    for (k, &id) in src[base + start..base + end].iter().enumerate() {
         let id = id as usize;
         let bit = 1u64 << (id & 63);
         if k < n_left {
@@ -521,7 +532,12 @@ fn partition(ws: &mut Workspace, m: usize, task: &Task, split_feature: usize, mi
             ws.side[id >> 6] &= !bit;
         }
     }
-    dst[range].copy_from_slice(split);
+    if need.0 {
+        dst[base + start..base + mid].copy_from_slice(&src[base + start..base + mid]);
+    }
+    if need.1 {
+        dst[base + mid..base + end].copy_from_slice(&src[base + mid..base + end]);
+    }
     let isa = *ws.isa.get_or_insert_with(Isa::detect);
     let lists = (ws.feats.len(), m);
     kernels::partition_lists(
@@ -532,7 +548,7 @@ fn partition(ws: &mut Workspace, m: usize, task: &Task, split_feature: usize, mi
         (start, end),
         split_feature,
         &ws.side,
-        n_left,
+        (n_left, need),
     );
 }
 

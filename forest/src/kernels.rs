@@ -1,4 +1,5 @@
-//! The two hot loops of tree growing, in a portable version and an AVX-512 version.
+//! The hot loops of tree growing (split scan, list partition, sample filter), in a portable
+//! version and an AVX-512 version.
 //!
 //! Both versions compute bit-identical results (a grove retried on another machine must
 //! reproduce itself): prefix sums are exact integers, converted exactly to `f64`, the
@@ -190,11 +191,20 @@ pub(crate) fn scan(
 
 /// Stable partition of one list segment into `dst` (same length): rows with their bit set in
 /// `side` go to the front, in order, the others after them, in order. `n_left` is the number
-/// of rows going left.
-pub(crate) fn partition(isa: Isa, src: &[u32], dst: &mut [u32], side: &[u64], n_left: usize) {
+/// of rows going left. Only the sides in `need` (left, right) must be written; the portable
+/// version writes both.
+pub(crate) fn partition(
+    isa: Isa,
+    src: &[u32],
+    dst: &mut [u32],
+    side: &[u64],
+    (n_left, need): (usize, (bool, bool)),
+) {
     debug_assert_eq!(src.len(), dst.len());
     match isa {
         Isa::Portable => {
+            // Writing both sides keeps the loop branch-free; `need` only saves SIMD work.
+            let _ = need;
             let (mut l, mut r) = (0, n_left);
             for &id in src {
                 let left = bit(side, id);
@@ -207,7 +217,7 @@ pub(crate) fn partition(isa: Isa, src: &[u32], dst: &mut [u32], side: &[u64], n_
         }
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Isa::Avx512` is only chosen when the CPU supports these features.
-        Isa::Avx512 => unsafe { avx512::partition(src, dst, side, n_left) },
+        Isa::Avx512 => unsafe { avx512::partition(src, dst, side, n_left, need) },
     }
 }
 
@@ -228,11 +238,11 @@ pub(crate) fn partition_lists(
     (start, end): (usize, usize),
     skip: usize,
     side: &[u64],
-    n_left: usize,
+    split: (usize, (bool, bool)),
 ) {
     for f in (0..n_lists).filter(|&f| f != skip) {
         let range = f * stride + start..f * stride + end;
-        partition(isa, &src[range.clone()], &mut dst[range], side, n_left);
+        partition(isa, &src[range.clone()], &mut dst[range], side, split);
     }
 }
 
@@ -454,7 +464,13 @@ mod avx512 {
     }
 
     #[target_feature(enable = "avx512f,avx512dq")]
-    pub(super) unsafe fn partition(src: &[u32], dst: &mut [u32], side: &[u64], n_left: usize) {
+    pub(super) unsafe fn partition(
+        src: &[u32],
+        dst: &mut [u32],
+        side: &[u64],
+        n_left: usize,
+        (need_left, need_right): (bool, bool),
+    ) {
         let n = src.len();
         let sp = src.as_ptr() as *const i32;
         let dp = dst.as_mut_ptr() as *mut i32;
@@ -472,10 +488,14 @@ mod avx512 {
             let right = valid & !left;
             let k = left.count_ones() as usize;
             let kr = right.count_ones() as usize;
-            let lp = _mm512_maskz_compress_epi32(left, ids);
-            let rpk = _mm512_maskz_compress_epi32(right, ids);
-            _mm512_mask_storeu_epi32(dp.add(l), first_lanes(k), lp);
-            _mm512_mask_storeu_epi32(dp.add(r), first_lanes(kr), rpk);
+            if need_left {
+                let lp = _mm512_maskz_compress_epi32(left, ids);
+                _mm512_mask_storeu_epi32(dp.add(l), first_lanes(k), lp);
+            }
+            if need_right {
+                let rpk = _mm512_maskz_compress_epi32(right, ids);
+                _mm512_mask_storeu_epi32(dp.add(r), first_lanes(kr), rpk);
+            }
             l += k;
             r += kr;
             i += 16;
@@ -615,8 +635,8 @@ mod tests {
                 let goes_left = |id: u32| bit(&side, id);
                 let mut a = vec![0u32; n];
                 let mut b = vec![0u32; n];
-                partition(Isa::Portable, &c.seg, &mut a, &side, n_left);
-                partition(isa, &c.seg, &mut b, &side, n_left);
+                partition(Isa::Portable, &c.seg, &mut a, &side, (n_left, (true, true)));
+                partition(isa, &c.seg, &mut b, &side, (n_left, (true, true)));
                 assert_eq!(a, b, "partition n={n}");
                 let (mut fa, mut fb) = (vec![0u32; n + 1], vec![0u32; n + 1]);
                 let ka = filter(Isa::Portable, &c.seg, &mut fa, &side);

@@ -439,7 +439,10 @@ mod tests {
         assert!(p.contains("missing field `stock`"), "{p}");
         let p = problem(Stage::Parent, r#"{"type":"everything"}"#);
         assert!(p.contains("`type`") && p.contains("unknown stage"), "{p}");
-        let p = problem(Stage::MinMse, r#"{"bucket":"groves-data","stock":"TCS","extra":1}"#);
+        let p = problem(
+            Stage::MinMse,
+            r#"{"bucket":"groves-data","stock":"TCS","extra":1}"#,
+        );
         assert!(p.contains("unknown field `extra`"), "{p}");
         let p = problem(Stage::MinMse, r#"{"bucket":"Bad_Bucket","stock":"TCS"}"#);
         assert!(p.contains("`bucket`"), "{p}");

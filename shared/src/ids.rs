@@ -85,13 +85,9 @@ impl RunId {
 
     pub fn new(s: impl Into<String>) -> Result<Self, NameError> {
         let s = s.into();
-        check(
-            "run id",
-            &s,
-            64,
-            "letters, digits, '-', '_' and '.'",
-            |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'),
-        )?;
+        check("run id", &s, 64, "letters, digits, '-', '_' and '.'", |c| {
+            c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+        })?;
         Ok(RunId(s))
     }
     pub fn as_str(&self) -> &str {
@@ -143,7 +139,12 @@ mod tests {
         for ok in ["RELIANCE", "M&M", "BAJAJ-AUTO", "NAM_INDIA"] {
             assert!(Symbol::new(ok).is_ok(), "{ok}");
         }
-        assert_eq!(Symbol::new(""), Err(NameError::Empty { what: "stock symbol" }));
+        assert_eq!(
+            Symbol::new(""),
+            Err(NameError::Empty {
+                what: "stock symbol"
+            })
+        );
         let err = Symbol::new("../x").unwrap_err().to_string();
         assert!(err.contains("'/'"), "{err}");
         assert!(Symbol::new("A B").is_err());
@@ -153,7 +154,9 @@ mod tests {
     fn run_ids_are_checked_when_deserialised() {
         let ok: RunId = serde_json::from_str("\"run-2026.11\"").unwrap();
         assert_eq!(ok.as_str(), "run-2026.11");
-        let err = serde_json::from_str::<RunId>("\"a=b\"").unwrap_err().to_string();
+        let err = serde_json::from_str::<RunId>("\"a=b\"")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("run id"), "{err}");
         assert_eq!(RunId::default().as_str(), "default");
     }

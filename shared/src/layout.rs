@@ -51,7 +51,10 @@ impl fmt::Display for Split {
 
 /// `raw/<SYMBOL>_minute_data_with_indicators.csv`
 pub fn raw_key(symbol: &Symbol) -> String {
-    format!("{RAW_PREFIX}{}", datagen::layout::raw_file_name(symbol.as_str()))
+    format!(
+        "{RAW_PREFIX}{}",
+        datagen::layout::raw_file_name(symbol.as_str())
+    )
 }
 
 /// The symbol a raw key names, if the key is a raw file of the Kaggle layout.
@@ -92,9 +95,15 @@ mod tests {
         let key = raw_key(&sym("M&M"));
         assert_eq!(key, "raw/M&M_minute_data_with_indicators.csv");
         assert_eq!(symbol_from_raw_key(&key), Some("M&M"));
-        assert_eq!(symbol_from_raw_key("raw/sub/X_minute_data_with_indicators.csv"), None);
+        assert_eq!(
+            symbol_from_raw_key("raw/sub/X_minute_data_with_indicators.csv"),
+            None
+        );
         assert_eq!(symbol_from_raw_key("raw/notes.txt"), None);
-        assert_eq!(symbol_from_raw_key("features/X_minute_data_with_indicators.csv"), None);
+        assert_eq!(
+            symbol_from_raw_key("features/X_minute_data_with_indicators.csv"),
+            None
+        );
     }
 
     #[test]

@@ -113,8 +113,20 @@ pub fn read_raw(path: &Path, file: &str) -> Result<RawSeries, RawError> {
     let header = read_header(&mut f, file)?;
     let layout = check_header(&header, file)?;
     let truncated = last_line_is_truncated(&mut f, size, header.len()).map_err(io)?;
+    // Polars fills short rows with nulls and ignores extra fields; a comma count (cheap next to
+    // parsing) tells whether every row has the header's field count, and if not, where.
+    if !field_counts_match(path, size, header.len(), truncated).map_err(io)? {
+        if let Some(e) = find_bad_row(path, file, &header) {
+            return Err(e);
+        }
+    }
 
-    let df = read_columns(path, &header).map_err(|e| diagnose(path, file, &header, e))?;
+    let df = read_columns(path, &header).map_err(|e| {
+        find_bad_row(path, file, &header).unwrap_or_else(|| RawError::Parse {
+            file: file.to_string(),
+            message: e.to_string(),
+        })
+    })?;
     let rows_read = df.height() as u64;
     let keep = if truncated {
         df.height().saturating_sub(1)
@@ -154,7 +166,9 @@ pub fn read_raw(path: &Path, file: &str) -> Result<RawSeries, RawError> {
             Some(v) if v.is_infinite() => {
                 return Err(cell(&v.to_string(), "TYPPRICE", "price is infinite"))
             }
-            Some(v) if v <= 0.0 => return Err(cell(&v.to_string(), "TYPPRICE", "price is not positive")),
+            Some(v) if v <= 0.0 => {
+                return Err(cell(&v.to_string(), "TYPPRICE", "price is not positive"))
+            }
             other => other,
         };
         typprice.push(p);
@@ -212,7 +226,8 @@ fn check_header(header: &[String], file: &str) -> Result<RawLayout, RawError> {
             });
         }
     }
-    let same_set = |cols: &[&str]| cols.len() == header.len() && cols.iter().all(|c| seen.contains(c));
+    let same_set =
+        |cols: &[&str]| cols.len() == header.len() && cols.iter().all(|c| seen.contains(c));
     if same_set(&CURRENT_COLUMNS) {
         return Ok(RawLayout::Current);
     }
@@ -286,56 +301,93 @@ fn read_columns(path: &Path, header: &[String]) -> PolarsResult<DataFrame> {
         .finish()
 }
 
-/// Polars says what failed but not on which line: find the first bad row ourselves (only on
-/// the error path, so the fast path stays fast).
-fn diagnose(path: &Path, file: &str, header: &[String], err: PolarsError) -> RawError {
-    let fallback = |message: String| RawError::Parse {
-        file: file.to_string(),
-        message,
+/// Whether the file's commas and line breaks add up to every line having `n_fields` fields
+/// (allowing for a truncated last line). Quoting or blank lines can make this say no for a good
+/// file; [`find_bad_row`] then has the last word.
+fn field_counts_match(
+    path: &Path,
+    size: u64,
+    n_fields: usize,
+    truncated: bool,
+) -> std::io::Result<bool> {
+    let mut f = File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut commas, mut newlines, mut last_line_commas, mut last) = (0u64, 0u64, 0u64, b'\n');
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let chunk = &buf[..n];
+        commas += chunk.iter().filter(|b| **b == b',').count() as u64;
+        newlines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+        let after_nl = chunk.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let tail_commas = chunk[after_nl..].iter().filter(|b| **b == b',').count() as u64;
+        last_line_commas = if after_nl > 0 {
+            tail_commas
+        } else {
+            last_line_commas + tail_commas
+        };
+        last = chunk[n - 1];
+    }
+    let per_line = n_fields as u64 - 1;
+    let lines = newlines + u64::from(size > 0 && last != b'\n');
+    let expected = if truncated {
+        (lines - 1) * per_line + last_line_commas
+    } else {
+        lines * per_line
     };
-    let message = err.to_string();
-    let Some(price_idx) = header.iter().position(|h| h == TYPPRICE) else {
-        return fallback(message);
-    };
-    let Ok(f) = File::open(path) else {
-        return fallback(message);
-    };
+    Ok(commas == expected)
+}
+
+/// Finds the first row that polars would misread or refuse: too many or too few fields (a
+/// short last line is the truncation already handled) or a non-numeric price. Slow; only
+/// on the error path.
+fn find_bad_row(path: &Path, file: &str, header: &[String]) -> Option<RawError> {
+    let price_idx = header.iter().position(|h| h == TYPPRICE)?;
+    let f = File::open(path).ok()?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .from_reader(std::io::BufReader::with_capacity(1 << 20, f));
     let mut record = csv::ByteRecord::new();
     let mut row: u64 = 1;
+    let mut short: Option<(u64, usize)> = None;
+    let ragged = |row, found| RawError::RaggedRow {
+        file: file.to_string(),
+        row,
+        found,
+        expected: header.len(),
+    };
     loop {
         match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
             Ok(true) => {}
-            Err(e) => return fallback(format!("{message}; near row {}: {e}", row + 1)),
+            Ok(false) | Err(_) => break,
         }
         row += 1;
+        if let Some((r, found)) = short.take() {
+            return Some(ragged(r, found));
+        }
         if record.len() > header.len() {
-            return RawError::RaggedRow {
+            return Some(ragged(row, record.len()));
+        }
+        if record.len() < header.len() {
+            short = Some((row, record.len()));
+            continue;
+        }
+        let text = String::from_utf8_lossy(record.get(price_idx)?);
+        let t = text.trim();
+        if !t.is_empty() && t.parse::<f64>().is_err() {
+            return Some(RawError::BadCell {
                 file: file.to_string(),
                 row,
-                found: record.len(),
-                expected: header.len(),
-            };
-        }
-        if let Some(cell) = record.get(price_idx) {
-            let text = String::from_utf8_lossy(cell);
-            let t = text.trim();
-            if !t.is_empty() && t.parse::<f64>().is_err() {
-                return RawError::BadCell {
-                    file: file.to_string(),
-                    row,
-                    column: "TYPPRICE",
-                    value: t.to_string(),
-                    problem: "not a number",
-                };
-            }
+                column: "TYPPRICE",
+                value: t.to_string(),
+                problem: "not a number",
+            });
         }
     }
-    fallback(message)
+    None
 }
 
 /// Days from 1970-01-01 to the civil date (proleptic Gregorian), after H. Hinnant.
@@ -382,7 +434,12 @@ pub fn parse_bar_time(s: &str) -> Result<BarTime, &'static str> {
     }
     let (y, mo, d) = (num(0..4)? as i64, num(5..7)?, num(8..10)?);
     let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59
+    if !(1..=12).contains(&mo)
+        || d == 0
+        || d > days_in_month(y, mo)
+        || h > 23
+        || mi > 59
+        || sec > 59
     {
         return Err("date or time out of range");
     }
@@ -432,7 +489,9 @@ mod tests {
             parse_bar_time("2015-02-02 03:45:00Z").unwrap().utc_ms,
             t.utc_ms
         );
-        assert!(parse_bar_time("2015-02-02 09:15:00").unwrap_err().contains("offset"));
+        assert!(parse_bar_time("2015-02-02 09:15:00")
+            .unwrap_err()
+            .contains("offset"));
         assert!(parse_bar_time("2015-02-30 09:15:00+05:30").is_err());
         assert!(parse_bar_time("2015/02/02 09:15:00+05:30").is_err());
         assert!(parse_bar_time("").is_err());

@@ -31,7 +31,10 @@ impl MotoServer {
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not start on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start on port {port}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         server
@@ -114,7 +117,10 @@ pub fn read_typprice(path: &Path) -> Vec<(String, Option<f64>)> {
     r.records()
         .map(|rec| {
             let rec = rec.expect("record");
-            let p = rec.get(t).filter(|s| !s.is_empty()).map(|s| s.parse::<f64>().expect("price"));
+            let p = rec
+                .get(t)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse::<f64>().expect("price"));
             (rec.get(d).unwrap_or_default().to_string(), p)
         })
         .collect()

@@ -5,7 +5,9 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use shared::ids::{RunId, Symbol};
 use shared::layout;
-use shared::stages::processing::{process_key, raw_key_and_symbol, ProcessingOptions, ProcessingReport};
+use shared::stages::processing::{
+    process_key, raw_key_and_symbol, ProcessingOptions, ProcessingReport,
+};
 
 use super::StoreRef;
 use crate::{progress, ProcessArgs, ProcessingArgs};
@@ -54,7 +56,10 @@ async fn resolve(store: &StoreRef, arg: &str) -> Result<(String, Symbol)> {
             return Ok((key, sym));
         }
         if !arg.ends_with(".csv") {
-            bail!("no raw file for stock {arg}: {}/{key} does not exist", store.describe());
+            bail!(
+                "no raw file for stock {arg}: {}/{key} does not exist",
+                store.describe()
+            );
         }
     }
     let (key, sym) = raw_key_and_symbol(arg).map_err(|e| anyhow!(e))?;
@@ -126,7 +131,16 @@ pub fn print_summary(reports: &[ProcessingReport]) {
     }
     println!(
         "{:<12} {:>9} {:>9} {:>8} {:>9} {:>8} {:>8}  {:>8} {:>8} {:>8}",
-        "stock", "read", "kept", "dropped", "train", "valid", "test", "read ms", "comp ms", "write ms"
+        "stock",
+        "read",
+        "kept",
+        "dropped",
+        "train",
+        "valid",
+        "test",
+        "read ms",
+        "comp ms",
+        "write ms"
     );
     for r in reports {
         println!(

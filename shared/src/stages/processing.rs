@@ -178,12 +178,11 @@ pub async fn run_processing(
     output: &dyn Store,
     event: &ProcessingEvent,
 ) -> Result<ProcessingReport, ProcessingError> {
-    let (key, stock) = raw_key_and_symbol(&event.file).map_err(|message| {
-        ProcessingError::Invalid {
+    let (key, stock) =
+        raw_key_and_symbol(&event.file).map_err(|message| ProcessingError::Invalid {
             file: event.file.clone(),
             message,
-        }
-    })?;
+        })?;
     process_key(input, output, &key, &stock, &ProcessingOptions::from(event)).await
 }
 
@@ -446,7 +445,10 @@ impl Series {
         }
         cols.push(Column::new(
             TYPPRICE.into(),
-            self.rows.iter().map(|&i| self.price(i)).collect::<Vec<f64>>(),
+            self.rows
+                .iter()
+                .map(|&i| self.price(i))
+                .collect::<Vec<f64>>(),
         ));
         for k in 1..=N_LAGS {
             cols.push(Column::new(
@@ -594,7 +596,10 @@ mod tests {
         assert_eq!(k, "raw/TCS_minute_data_with_indicators.csv");
         assert_eq!(s.as_str(), "TCS");
         let (k, s) = raw_key_and_symbol("raw/M&M_minute_data_with_indicators.csv").unwrap();
-        assert_eq!((k.as_str(), s.as_str()), ("raw/M&M_minute_data_with_indicators.csv", "M&M"));
+        assert_eq!(
+            (k.as_str(), s.as_str()),
+            ("raw/M&M_minute_data_with_indicators.csv", "M&M")
+        );
         assert!(raw_key_and_symbol("TCS.csv").is_err());
         assert!(raw_key_and_symbol("../TCS_minute_data_with_indicators.csv").is_err());
     }

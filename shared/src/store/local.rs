@@ -191,7 +191,11 @@ impl Store for LocalStore {
     async fn put(&self, key: &str, data: Bytes) -> Result<(), StoreError> {
         let this = self.clone();
         let key = key.to_string();
-        blocking(move || this.publish(&key, true, |tmp| fs::write(tmp, &data)).map(|_| ())).await
+        blocking(move || {
+            this.publish(&key, true, |tmp| fs::write(tmp, &data))
+                .map(|_| ())
+        })
+        .await
     }
 
     async fn put_file(&self, key: &str, path: &Path) -> Result<(), StoreError> {

@@ -185,10 +185,23 @@ mod tests {
 
     #[test]
     fn keys_that_escape_or_confuse_are_refused() {
-        for bad in ["", "/a", "a/", "a//b", "a/../b", "./a", "a\\b", ".groves-tmp/x"] {
+        for bad in [
+            "",
+            "/a",
+            "a/",
+            "a//b",
+            "a/../b",
+            "./a",
+            "a\\b",
+            ".groves-tmp/x",
+        ] {
             assert!(validate_key(bad).is_err(), "{bad:?} accepted");
         }
-        for ok in ["a", "raw/M&M_minute_data_with_indicators.csv", "t/run=1/x.parquet"] {
+        for ok in [
+            "a",
+            "raw/M&M_minute_data_with_indicators.csv",
+            "t/run=1/x.parquet",
+        ] {
             assert!(validate_key(ok).is_ok(), "{ok:?} refused");
         }
     }

@@ -323,12 +323,14 @@ impl Store for S3Store {
         };
         let size = tokio::fs::metadata(path).await.map_err(io_err)?.len();
         if size < MULTIPART_THRESHOLD {
-            let body = ByteStream::from_path(path).await.map_err(|e| StoreError::Remote {
-                store: self.describe(),
-                op: "upload from file",
-                key: key.to_string(),
-                message: e.to_string(),
-            })?;
+            let body = ByteStream::from_path(path)
+                .await
+                .map_err(|e| StoreError::Remote {
+                    store: self.describe(),
+                    op: "upload from file",
+                    key: key.to_string(),
+                    message: e.to_string(),
+                })?;
             return self.put_single(key, body).await;
         }
         let store = self.describe();
