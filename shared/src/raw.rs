@@ -359,11 +359,7 @@ fn find_bad_row(path: &Path, file: &str, header: &[String]) -> Option<RawError> 
         found,
         expected: header.len(),
     };
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) | Err(_) => break,
-        }
+    while let Ok(true) = reader.read_byte_record(&mut record) {
         row += 1;
         if let Some((r, found)) = short.take() {
             return Some(ragged(r, found));
