@@ -27,7 +27,7 @@ def main() -> None:
     df = df.sort_values("date", kind="stable").drop_duplicates("date", keep="first")
     out = pd.DataFrame({"date": df["date"].dt.tz_localize(None)})
     for part, attr in [("month", "month"), ("day", "day"), ("hour", "hour"),
-                       ("minute", "minute"), ("day_of_week", "dayofweek")]:
+                       ("minute", "minute"), ("day_of_week", "day_of_week")]:
         out[part] = getattr(df["date"].dt, attr).astype("int8")
     out["TYPPRICE"] = df["TYPPRICE"]
     for k in range(1, 11):
