@@ -2,7 +2,7 @@
 //! errors that name the file, the row and the column.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -109,13 +109,13 @@ pub fn read_raw(path: &Path, file: &str) -> Result<RawSeries, RawError> {
         source,
     };
     let mut f = File::open(path).map_err(io)?;
-    let size = f.metadata().map_err(io)?.len();
     let header = read_header(&mut f, file)?;
     let layout = check_header(&header, file)?;
-    let truncated = last_line_is_truncated(&mut f, size, header.len()).map_err(io)?;
     // Polars fills short rows with nulls and ignores extra fields; a comma count (cheap next to
     // parsing) tells whether every row has the header's field count, and if not, where.
-    if !field_counts_match(path, size, header.len(), truncated).map_err(io)? {
+    let shape = scan_shape(path, header.len()).map_err(io)?;
+    let truncated = shape.truncated_last_line;
+    if !shape.field_counts_match {
         if let Some(e) = find_bad_row(path, file, &header) {
             return Err(e);
         }
@@ -257,25 +257,6 @@ fn check_header(header: &[String], file: &str) -> Result<RawLayout, RawError> {
     })
 }
 
-/// A file cut off mid-write ends in a line without its newline and with fewer fields than
-/// the header. Such a last line is dropped (and reported), as it cannot be trusted.
-fn last_line_is_truncated(f: &mut File, size: u64, n_fields: usize) -> std::io::Result<bool> {
-    let tail_len = size.min(64 * 1024);
-    f.seek(SeekFrom::Start(size - tail_len))?;
-    let mut tail = Vec::with_capacity(tail_len as usize);
-    f.take(tail_len).read_to_end(&mut tail)?;
-    if tail.last() == Some(&b'\n') {
-        return Ok(false);
-    }
-    let Some(start) = tail.iter().rposition(|b| *b == b'\n') else {
-        // No newline in the tail: either only a header, or a huge line; let the parser decide.
-        return Ok(false);
-    };
-    let last = &tail[start + 1..];
-    let fields = last.iter().filter(|b| **b == b',').count() + 1;
-    Ok(fields < n_fields)
-}
-
 fn read_columns(path: &Path, header: &[String]) -> PolarsResult<DataFrame> {
     // The whole schema is given so polars infers nothing; only two columns are parsed.
     let mut schema = Schema::with_capacity(header.len());
@@ -301,18 +282,22 @@ fn read_columns(path: &Path, header: &[String]) -> PolarsResult<DataFrame> {
         .finish()
 }
 
-/// Whether the file's commas and line breaks add up to every line having `n_fields` fields
-/// (allowing for a truncated last line). Quoting or blank lines can make this say no for a good
-/// file; [`find_bad_row`] then has the last word.
-fn field_counts_match(
-    path: &Path,
-    size: u64,
-    n_fields: usize,
-    truncated: bool,
-) -> std::io::Result<bool> {
+/// What one pass over the bytes tells about a file's rows.
+struct Shape {
+    /// The file ends in a line without its newline and with fewer fields than the header: cut
+    /// off mid-write. That line is dropped (and reported), as it cannot be trusted.
+    truncated_last_line: bool,
+    /// Commas and line breaks add up to every line having the header's field count (allowing
+    /// for a truncated last line). Quoting or blank lines can make this false for a good file;
+    /// [`find_bad_row`] then has the last word.
+    field_counts_match: bool,
+}
+
+fn scan_shape(path: &Path, n_fields: usize) -> std::io::Result<Shape> {
     let mut f = File::open(path)?;
     let mut buf = vec![0u8; 1 << 20];
-    let (mut commas, mut newlines, mut last_line_commas, mut last) = (0u64, 0u64, 0u64, b'\n');
+    let (mut commas, mut newlines, mut last_line_commas) = (0u64, 0u64, 0u64);
+    let mut last = b'\n';
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {
@@ -331,13 +316,19 @@ fn field_counts_match(
         last = chunk[n - 1];
     }
     let per_line = n_fields as u64 - 1;
-    let lines = newlines + u64::from(size > 0 && last != b'\n');
-    let expected = if truncated {
+    let unterminated = last != b'\n';
+    // A lone header without newline is not a truncated data line.
+    let truncated_last_line = unterminated && newlines > 0 && last_line_commas < per_line;
+    let lines = newlines + u64::from(unterminated);
+    let expected = if truncated_last_line {
         (lines - 1) * per_line + last_line_commas
     } else {
         lines * per_line
     };
-    Ok(commas == expected)
+    Ok(Shape {
+        truncated_last_line,
+        field_counts_match: commas == expected,
+    })
 }
 
 /// Finds the first row that polars would misread or refuse: too many or too few fields (a
