@@ -40,9 +40,12 @@ enum Command {
     Process(ProcessArgs),
     /// Run one stage locally from a JSON event (as its Lambda function would).
     Invoke(InvokeArgs),
-    /// The main job: generate sample data if the store has no raw files, then process every
-    /// raw file and print a summary.
+    /// The main job: the whole search (processing, grove search, final groves, test scores,
+    /// timing and cost tables) on every raw file, generating sample data if there is none.
+    /// Resumes an interrupted run when given the same arguments.
     Run(RunArgs),
+    /// A run's results, timings and estimated cost, from the store (during the run too).
+    Report(ReportArgs),
     /// Benchmarks (figures for the README and notes; not tests).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -157,8 +160,62 @@ struct RunArgs {
     /// Trading days per generated symbol, when sample data has to be generated.
     #[arg(long, default_value_t = 20)]
     days: usize,
-    #[command(flatten)]
-    processing: ProcessingArgs,
+    /// The grid: max_features values x min_samples_split values.
+    #[arg(long, default_value = "5,7,9x5,15,25")]
+    grid: String,
+    /// Groves per setting in the search.
+    #[arg(long, default_value_t = 3)]
+    groves: u32,
+    /// Trees per search grove.
+    #[arg(long, default_value_t = 100)]
+    trees: u32,
+    /// Final groves (best setting, trained on train + validation).
+    #[arg(long, default_value_t = 30)]
+    final_groves: u32,
+    /// Trees per final grove.
+    #[arg(long, default_value_t = 25)]
+    final_trees: u32,
+    /// chronological (honest: no future in training) or random (the original's method).
+    #[arg(long, value_enum, default_value = "chronological")]
+    split: SplitArg,
+    /// Seed of the split and of every grove.
+    #[arg(long, default_value_t = shared::events::DEFAULT_SEED)]
+    seed: u64,
+    /// Whether lags and the target may reach across the overnight gap.
+    #[arg(long, value_enum, default_value = "across-days")]
+    lags: LagsArg,
+    /// Run id (default: derived from the parameters and the raw files, so the same command
+    /// resumes the same run).
+    #[arg(long)]
+    run: Option<String>,
+    /// Accept MSEs averaged over fewer groves than planned when some keep failing.
+    #[arg(long)]
+    allow_missing: bool,
+    /// Attempts per unit of work before it counts as failed.
+    #[arg(long, default_value_t = 3)]
+    max_attempts: u32,
+    /// Seconds a unit may take before it is invoked again.
+    #[arg(long, default_value_t = 900)]
+    unit_timeout: u64,
+    /// Units run at once (default: one per core).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Threads per unit (1: each unit uses one core, as a one-vCPU Lambda does).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Lambda memory size (MB) assumed for the GB-second and cost estimate.
+    #[arg(long, default_value_t = 1769)]
+    memory_mb: u32,
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// The run (default: the most recently started one).
+    #[arg(long)]
+    run: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 fn init_tracing(verbose: u8) {

@@ -26,3 +26,71 @@ pub fn bar(len: u64, label: &str, unit: &str) -> ProgressBar {
     });
     bar
 }
+
+/// Progress of a run: one bar per stage (units done / total, elapsed, ETA), drawn on stderr
+/// when it is a terminal.
+pub struct StageBars {
+    multi: indicatif::MultiProgress,
+    current: std::sync::Mutex<Option<ProgressBar>>,
+}
+
+impl StageBars {
+    pub fn new() -> StageBars {
+        StageBars {
+            multi: indicatif::MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            current: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn with_bar(&self, f: impl FnOnce(&ProgressBar)) {
+        if let Some(bar) = self
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            f(bar);
+        }
+    }
+}
+
+impl shared::stages::parent::Progress for StageBars {
+    fn stage_started(&self, stage: shared::events::Stage, total: usize, already_done: usize) {
+        let bar = self.multi.add(ProgressBar::new(total as u64));
+        let template = "{msg:>15} [{bar:30}] {pos:>5}/{len:<5} {elapsed:>4} (ETA {eta})";
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(stage.to_string());
+        bar.set_position(already_done as u64);
+        bar.reset_eta();
+        bar.enable_steady_tick(Duration::from_millis(250));
+        if already_done > 0 {
+            let _ = self.multi.println(format!(
+                "{stage}: {already_done} of {total} units already done (resuming)"
+            ));
+        }
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(bar);
+    }
+
+    fn units_done(&self, _stage: shared::events::Stage, done: usize, _total: usize) {
+        self.with_bar(|b| b.set_position(done as u64));
+    }
+
+    fn retrying(&self, stage: shared::events::Stage, unit: &str, attempt: u32, why: &str) {
+        let _ = self
+            .multi
+            .println(format!("{stage} {unit}: attempt {attempt} (after: {why})"));
+    }
+
+    fn stage_finished(
+        &self,
+        _stage: shared::events::Stage,
+        log: &shared::stages::parent::StageLog,
+    ) {
+        self.with_bar(|b| {
+            b.set_position(log.done as u64);
+            b.finish();
+        });
+    }
+}

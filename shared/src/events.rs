@@ -138,16 +138,128 @@ fn default_seed() -> u64 {
     DEFAULT_SEED
 }
 
-/// `{"type": "<stage>"}`: fan out one stage's units of work (the original parent).
+/// `{"type": "<stage>"}`: fan out one stage's units of work (the original parent). The run's
+/// manifest (written by the whole-run event) says what the units are.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ParentEvent {
+pub struct FanOutEvent {
     #[serde(rename = "type")]
     pub stage: Stage,
     #[serde(default)]
     pub bucket: Option<String>,
     #[serde(default)]
     pub run: RunId,
+}
+
+/// The `type` of a whole-run event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
+    #[default]
+    Run,
+}
+
+fn default_feats() -> Vec<u32> {
+    vec![5, 7, 9]
+}
+fn default_samps() -> Vec<u32> {
+    vec![5, 15, 25]
+}
+fn default_groves() -> u32 {
+    3
+}
+fn default_trees() -> u32 {
+    100
+}
+fn default_final_groves() -> u32 {
+    30
+}
+fn default_final_trees() -> u32 {
+    25
+}
+fn default_max_attempts() -> u32 {
+    3
+}
+fn default_unit_timeout_s() -> u64 {
+    900
+}
+fn default_memory_mb() -> u32 {
+    1769
+}
+
+/// `{"type": "run", …}`: the whole search, driven stage after stage by the parent. Every field
+/// but `type` has a default: the original method (grid 5,7,9 × 5,15,25; 3 groves of 100 trees
+/// per setting; 30 final groves of 25 trees).
+///
+/// Once resolved (run id and stocks filled in) it is the run's manifest, stored under
+/// `runs/run=<run>/run.json`; every later stage reads its parameters from there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    #[serde(rename = "type", default)]
+    pub kind: RunKind,
+    #[serde(default)]
+    pub bucket: Option<String>,
+    /// None: derived from the parameters and the raw files, so the same request resumes the
+    /// same run.
+    #[serde(default)]
+    pub run: Option<RunId>,
+    /// Empty: every raw file in the bucket.
+    #[serde(default)]
+    pub stocks: Vec<Symbol>,
+    /// `max_features` values of the grid.
+    #[serde(default = "default_feats")]
+    pub feat: Vec<u32>,
+    /// `min_samples_split` values of the grid.
+    #[serde(default = "default_samps")]
+    pub samp: Vec<u32>,
+    /// Groves per setting in the search, and trees per grove.
+    #[serde(default = "default_groves")]
+    pub groves: u32,
+    #[serde(default = "default_trees")]
+    pub trees: u32,
+    /// Final groves (best setting, train + validation), and trees per final grove.
+    #[serde(default = "default_final_groves")]
+    pub final_groves: u32,
+    #[serde(default = "default_final_trees")]
+    pub final_trees: u32,
+    #[serde(default)]
+    pub split: SplitMethod,
+    /// Seed of the split and of every grove (each grove's seed is derived from it, the stock,
+    /// the setting and the grove number).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    #[serde(default)]
+    pub lags: LagScope,
+    /// Accept an MSE averaged over fewer groves than planned when some keep failing.
+    #[serde(default)]
+    pub allow_missing: bool,
+    /// Invocations of one unit of work before it counts as failed.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// A unit that has not reported this many seconds after its invocation is invoked again.
+    #[serde(default = "default_unit_timeout_s")]
+    pub unit_timeout_s: u64,
+    /// Lambda memory size assumed for the GB-second and cost estimate of units that did not
+    /// run on Lambda (1769 MB is one full vCPU, which is what a local unit uses).
+    #[serde(default = "default_memory_mb")]
+    pub memory_mb: u32,
+}
+
+impl Default for RunSpec {
+    fn default() -> Self {
+        // An empty object takes every serde default, so the two can never disagree.
+        serde_json::from_str("{}").unwrap_or_else(|e| unreachable!("RunSpec defaults: {e}"))
+    }
+}
+
+/// The parent's two kinds of event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParentEvent {
+    /// Fan out one stage (the original behaviour).
+    FanOut(FanOutEvent),
+    /// Drive a whole run.
+    Run(Box<RunSpec>),
 }
 
 /// Process one raw CSV into features and splits.
@@ -169,6 +281,8 @@ pub struct ProcessingEvent {
     pub seed: u64,
     #[serde(default)]
     pub lags: LagScope,
+    #[serde(default)]
+    pub invoked_at: Option<i64>,
 }
 
 /// Train one grove of the search on the training split.
@@ -186,6 +300,12 @@ pub struct ParamPredsEvent {
     pub pred_num: u32,
     #[serde(default)]
     pub run: RunId,
+    /// The run's seed; the grove's own seed is derived from it and the grove's identity.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// When the parent invoked this unit (Unix ms): gives the invocation latency.
+    #[serde(default)]
+    pub invoked_at: Option<i64>,
 }
 
 /// Stages that work on one whole stock: pred-mses, min-mse, test-full.
@@ -196,6 +316,8 @@ pub struct StockEvent {
     pub stock: Symbol,
     #[serde(default)]
     pub run: RunId,
+    #[serde(default)]
+    pub invoked_at: Option<i64>,
 }
 
 /// Train one final grove with the best setting on train + validation.
@@ -208,6 +330,10 @@ pub struct TrainFullEvent {
     pub pred_num: u32,
     #[serde(default)]
     pub run: RunId,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    #[serde(default)]
+    pub invoked_at: Option<i64>,
 }
 
 /// Gather the timing records of a run (`{}` in the original).
@@ -218,6 +344,8 @@ pub struct TimingMetricsEvent {
     pub bucket: Option<String>,
     #[serde(default)]
     pub run: RunId,
+    #[serde(default)]
+    pub invoked_at: Option<i64>,
 }
 
 /// Any stage's event, parsed and checked.
@@ -288,13 +416,51 @@ trait Validate {
     fn validate(&self) -> Result<(), String>;
 }
 
-impl Validate for ParentEvent {
+impl Validate for FanOutEvent {
     fn validate(&self) -> Result<(), String> {
         if self.stage == Stage::Parent {
             return Err("field `type`: the parent cannot fan out itself".into());
         }
         if let Some(b) = &self.bucket {
             check_bucket("bucket", b)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_list(field: &str, values: &[u32], lo: u32, hi: u32) -> Result<(), String> {
+    if values.is_empty() {
+        return Err(format!("field `{field}`: needs at least one value"));
+    }
+    for (i, v) in values.iter().enumerate() {
+        check_range(&format!("{field}[{i}]"), *v, lo, hi)?;
+        if values[..i].contains(v) {
+            return Err(format!("field `{field}`: {v} appears twice"));
+        }
+    }
+    Ok(())
+}
+
+impl Validate for RunSpec {
+    fn validate(&self) -> Result<(), String> {
+        if let Some(b) = &self.bucket {
+            check_bucket("bucket", b)?;
+        }
+        for (i, s) in self.stocks.iter().enumerate() {
+            if self.stocks[..i].contains(s) {
+                return Err(format!("field `stocks`: {s} appears twice"));
+            }
+        }
+        check_list("feat", &self.feat, 1, N_FEATURES as u32)?;
+        check_list("samp", &self.samp, 2, 1_000_000)?;
+        check_range("groves", self.groves, 1, MAX_GROVES)?;
+        check_range("trees", self.trees, 1, MAX_TREES_PER_GROVE)?;
+        check_range("final_groves", self.final_groves, 1, MAX_GROVES)?;
+        check_range("final_trees", self.final_trees, 1, MAX_TREES_PER_GROVE)?;
+        check_range("max_attempts", self.max_attempts, 1, 100)?;
+        check_range("memory_mb", self.memory_mb, 128, 10_240)?;
+        if self.unit_timeout_s == 0 {
+            return Err("field `unit_timeout_s`: must be at least 1".into());
         }
         Ok(())
     }
@@ -362,10 +528,28 @@ fn decode<T: serde::de::DeserializeOwned + Validate>(
     Ok(value)
 }
 
+/// A parent event is a whole run when its `type` is `run`, else a one-stage fan-out.
+fn decode_parent(json: &[u8]) -> Result<ParentEvent, EventError> {
+    #[derive(Deserialize)]
+    struct Peek {
+        #[serde(rename = "type", default)]
+        kind: Option<serde_json::Value>,
+    }
+    let is_run = serde_json::from_slice::<Peek>(json)
+        .ok()
+        .and_then(|p| p.kind)
+        .is_some_and(|k| k.as_str() == Some("run"));
+    if is_run {
+        Ok(ParentEvent::Run(Box::new(decode(Stage::Parent, json)?)))
+    } else {
+        Ok(ParentEvent::FanOut(decode(Stage::Parent, json)?))
+    }
+}
+
 /// Parses and checks the event of `stage`.
 pub fn parse_event(stage: Stage, json: &[u8]) -> Result<StageEvent, EventError> {
     Ok(match stage {
-        Stage::Parent => StageEvent::Parent(decode(stage, json)?),
+        Stage::Parent => StageEvent::Parent(decode_parent(json)?),
         Stage::Processing => StageEvent::Processing(decode(stage, json)?),
         Stage::ParamPreds => StageEvent::ParamPreds(decode(stage, json)?),
         Stage::PredMses => StageEvent::PredMses(decode(stage, json)?),

@@ -19,6 +19,27 @@ pub const PROCESSING_STATS_PREFIX: &str = "processing_stats/";
 /// Prefix of the per-invocation timing records of every stage.
 pub const TIMINGS_PREFIX: &str = "timings/";
 
+/// Prefix of each run's manifest (its resolved whole-run event) and the parent's stage log.
+pub const RUNS_PREFIX: &str = "runs/";
+/// Prefix of the completion and failure records the parent waits on.
+pub const STATUS_PREFIX: &str = "status/";
+/// Prefix of each search grove's validation predictions.
+pub const VAL_PREDS_PREFIX: &str = "val_preds/";
+/// Prefix of the per-setting validation MSE table.
+pub const PRED_MSES_PREFIX: &str = "pred_mses/";
+/// Prefix of the winning setting per stock.
+pub const MIN_MSE_PREFIX: &str = "min_mse/";
+/// Prefix of each final grove's test predictions.
+pub const TEST_PREDS_PREFIX: &str = "test_preds/";
+/// Prefix of the persisted final groves.
+pub const MODELS_PREFIX: &str = "models/";
+/// Prefix of the per-stock test result (test MSE, naive MSE, skill).
+pub const TEST_MSE_PREFIX: &str = "test_mse/";
+/// Prefix of the averaged test forecast beside the actual and naive values.
+pub const TEST_FORECAST_PREFIX: &str = "test_forecast/";
+/// Prefix of the run's timing tables (per stage: actual, fully parallel, sequential; cost).
+pub const TIMING_METRICS_PREFIX: &str = "timing_metrics/";
+
 /// Name of the single data file inside a partition: one writer per partition, so one file.
 const PART_FILE: &str = "part-0.parquet";
 
@@ -78,8 +99,137 @@ pub fn processing_stats_key(run: &RunId, stock: &Symbol) -> String {
 
 /// `timings/run=<run>/stage=<stage>/<unit>.parquet` — one record per unit of work, named by the
 /// unit so that a retried invocation overwrites its own record instead of adding a second one.
-pub fn timing_key(run: &RunId, stage: &str, unit: &str) -> String {
+pub fn timing_key(run: &RunId, stage: &str, unit: &Unit) -> String {
     format!("{TIMINGS_PREFIX}run={run}/stage={stage}/{unit}.parquet")
+}
+
+/// A search setting: `max_features` and `min_samples_split`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Setting {
+    pub feat: u32,
+    pub samp: u32,
+}
+
+impl fmt::Display for Setting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "f{}_s{}", self.feat, self.samp)
+    }
+}
+
+/// One unit of work of a stage: what its completion record and timing record are named by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Unit {
+    /// processing, pred-mses, min-mse, test-full: one per stock.
+    Stock(Symbol),
+    /// param-preds: one grove of a setting.
+    Grove {
+        stock: Symbol,
+        setting: Setting,
+        grove: u32,
+    },
+    /// train-full: one final grove.
+    FinalGrove { stock: Symbol, grove: u32 },
+    /// timing-metrics: one per run.
+    Run,
+}
+
+impl Unit {
+    pub fn stock(&self) -> Option<&Symbol> {
+        match self {
+            Unit::Stock(s) | Unit::Grove { stock: s, .. } | Unit::FinalGrove { stock: s, .. } => {
+                Some(s)
+            }
+            Unit::Run => None,
+        }
+    }
+}
+
+/// `TCS`, `TCS.f7_s15_g2`, `TCS.final_g12`, `run`: unique within a stage (the suffix after the
+/// symbol has a fixed shape per stage, so two stocks cannot produce the same name).
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unit::Stock(s) => write!(f, "{s}"),
+            Unit::Grove {
+                stock,
+                setting,
+                grove,
+            } => write!(f, "{stock}.{setting}_g{grove}"),
+            Unit::FinalGrove { stock, grove } => write!(f, "{stock}.final_g{grove}"),
+            Unit::Run => f.write_str("run"),
+        }
+    }
+}
+
+/// `runs/run=<run>/run.json`: the resolved whole-run event.
+pub fn run_manifest_key(run: &RunId) -> String {
+    format!("{RUNS_PREFIX}run={run}/run.json")
+}
+
+/// `runs/run=<run>/stages/<stage>.json`: what the parent saw of one stage (attempts, failures).
+pub fn stage_log_key(run: &RunId, stage: &str) -> String {
+    format!("{RUNS_PREFIX}run={run}/stages/{stage}.json")
+}
+
+/// `status/run=<run>/stage=<stage>/`: where a stage's units report.
+pub fn status_prefix(run: &RunId, stage: &str) -> String {
+    format!("{STATUS_PREFIX}run={run}/stage={stage}/")
+}
+
+/// Written by a unit after all its outputs: its presence means the unit is done.
+pub fn done_key(run: &RunId, stage: &str, unit: &Unit) -> String {
+    format!("{}{unit}.done", status_prefix(run, stage))
+}
+
+/// Written by a unit that failed, with the error; removed by the parent before a retry.
+pub fn failed_key(run: &RunId, stage: &str, unit: &Unit) -> String {
+    format!("{}{unit}.failed", status_prefix(run, stage))
+}
+
+/// `val_preds/run=<run>/stock=<SYMBOL>/f<feat>_s<samp>_g<grove>.parquet`
+pub fn val_preds_key(run: &RunId, stock: &Symbol, setting: Setting, grove: u32) -> String {
+    format!("{VAL_PREDS_PREFIX}run={run}/stock={stock}/{setting}_g{grove}.parquet")
+}
+
+/// `pred_mses/run=<run>/stock=<SYMBOL>/part-0.parquet`
+pub fn pred_mses_key(run: &RunId, stock: &Symbol) -> String {
+    format!("{PRED_MSES_PREFIX}run={run}/stock={stock}/{PART_FILE}")
+}
+
+/// `min_mse/run=<run>/stock=<SYMBOL>/part-0.parquet`
+pub fn min_mse_key(run: &RunId, stock: &Symbol) -> String {
+    format!("{MIN_MSE_PREFIX}run={run}/stock={stock}/{PART_FILE}")
+}
+
+/// `test_preds/run=<run>/stock=<SYMBOL>/g<grove>.parquet`
+pub fn test_preds_key(run: &RunId, stock: &Symbol, grove: u32) -> String {
+    format!("{TEST_PREDS_PREFIX}run={run}/stock={stock}/g{grove}.parquet")
+}
+
+/// `models/run=<run>/stock=<SYMBOL>/g<grove>.grove`: a final grove in the forest crate's
+/// versioned binary format.
+pub fn model_key(run: &RunId, stock: &Symbol, grove: u32) -> String {
+    format!("{MODELS_PREFIX}run={run}/stock={stock}/g{grove}.grove")
+}
+
+/// `test_mse/run=<run>/stock=<SYMBOL>/part-0.parquet`
+pub fn test_mse_key(run: &RunId, stock: &Symbol) -> String {
+    format!("{TEST_MSE_PREFIX}run={run}/stock={stock}/{PART_FILE}")
+}
+
+/// `test_forecast/run=<run>/stock=<SYMBOL>/part-0.parquet`
+pub fn test_forecast_key(run: &RunId, stock: &Symbol) -> String {
+    format!("{TEST_FORECAST_PREFIX}run={run}/stock={stock}/{PART_FILE}")
+}
+
+/// `timing_metrics/run=<run>/table=<views|stages>/part-0.parquet`
+pub fn timing_metrics_key(run: &RunId, table: &str) -> String {
+    format!("{TIMING_METRICS_PREFIX}run={run}/table={table}/{PART_FILE}")
+}
+
+/// `timings/run=<run>/`: every timing record of a run.
+pub fn timings_prefix(run: &RunId) -> String {
+    format!("{TIMINGS_PREFIX}run={run}/")
 }
 
 #[cfg(test)]
@@ -118,8 +268,21 @@ mod tests {
             "processing_stats/run=r1/stock=TCS/part-0.parquet"
         );
         assert_eq!(
-            timing_key(&run, "processing", "TCS"),
+            timing_key(&run, "processing", &Unit::Stock(sym("TCS"))),
             "timings/run=r1/stage=processing/TCS.parquet"
+        );
+        let grove = Unit::Grove {
+            stock: sym("M&M"),
+            setting: Setting { feat: 7, samp: 15 },
+            grove: 2,
+        };
+        assert_eq!(
+            done_key(&run, "param-preds", &grove),
+            "status/run=r1/stage=param-preds/M&M.f7_s15_g2.done"
+        );
+        assert_eq!(
+            val_preds_key(&run, &sym("TCS"), Setting { feat: 5, samp: 25 }, 0),
+            "val_preds/run=r1/stock=TCS/f5_s25_g0.parquet"
         );
     }
 }

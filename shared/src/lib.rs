@@ -7,9 +7,12 @@
 pub mod events;
 pub mod features;
 pub mod ids;
+pub mod invoke;
 pub mod lambda;
 pub mod layout;
+pub mod pricing;
 pub mod raw;
+pub mod report;
 pub mod stages;
 pub mod store;
 pub mod table;

@@ -26,3 +26,11 @@ pub fn datetime_ms_column(name: &str, ms: Vec<i64>) -> Column {
         .into_series()
         .into()
 }
+
+/// A datetime column at millisecond precision that may have empty cells.
+pub fn datetime_ms_column_opt(name: &str, ms: Vec<Option<i64>>) -> Column {
+    Int64Chunked::from_iter_options(name.into(), ms.into_iter())
+        .into_datetime(TimeUnit::Milliseconds, None)
+        .into_series()
+        .into()
+}

@@ -5,7 +5,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::table::datetime_ms_column;
+use crate::table::{datetime_ms_column, datetime_ms_column_opt};
 
 /// Where a unit of work ran.
 pub fn executor() -> &'static str {
@@ -38,6 +38,8 @@ pub struct TimingRecord {
     /// The unit of work within the stage (for processing: the stock).
     pub unit: String,
     pub stock: Option<String>,
+    /// When the parent invoked the unit (Unix ms), if it was invoked by a parent.
+    pub invoked_ms: Option<i64>,
     /// Wall-clock start and end, Unix milliseconds.
     pub started_ms: i64,
     pub finished_ms: i64,
@@ -47,6 +49,8 @@ pub struct TimingRecord {
     /// `local` or `lambda`.
     pub executor: String,
     pub memory_mb: Option<u32>,
+    /// Threads the unit's computation used.
+    pub threads: u32,
 }
 
 impl TimingRecord {
@@ -58,6 +62,7 @@ impl TimingRecord {
                 Column::new("stage".into(), [self.stage.as_str()]),
                 Column::new("unit".into(), [self.unit.as_str()]),
                 Column::new("stock".into(), [self.stock.as_deref()]),
+                datetime_ms_column_opt("invoked_at", vec![self.invoked_ms]),
                 datetime_ms_column("started_at", vec![self.started_ms]),
                 datetime_ms_column("finished_at", vec![self.finished_ms]),
                 Column::new("read_ms".into(), [self.read_ms]),
@@ -65,6 +70,7 @@ impl TimingRecord {
                 Column::new("write_ms".into(), [self.write_ms]),
                 Column::new("executor".into(), [self.executor.as_str()]),
                 Column::new("memory_mb".into(), [self.memory_mb]),
+                Column::new("threads".into(), [self.threads]),
             ],
         )
     }

@@ -1,12 +1,17 @@
-//! `groves invoke <stage> --event FILE`: one stage, locally, from its JSON event.
+//! `groves invoke <stage> --event FILE`: one stage, locally, from its JSON event — as its
+//! Lambda function would run it (a parent event drives or fans out over the in-process pool).
 
 use std::io::Read;
+use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
-use shared::events::{parse_event, Stage, StageEvent};
-use shared::stages::processing::run_processing;
+use anyhow::{Context, Result};
+use shared::events::{parse_event, ParentEvent, Stage, StageEvent};
+use shared::invoke::LocalPool;
+use shared::stages::parent::{drive_run, fan_out, DriveOptions, DriveOutcome};
+use shared::stages::{run_unit, FaultPlan, OneStore, UnitContext};
 
 use super::StoreRef;
+use crate::progress::StageBars;
 use crate::InvokeArgs;
 
 pub async fn invoke(store: &StoreRef, args: &InvokeArgs) -> Result<()> {
@@ -24,14 +29,52 @@ pub async fn invoke(store: &StoreRef, args: &InvokeArgs) -> Result<()> {
     let event = parse_event(stage, &json)
         .with_context(|| format!("event file {}", args.event.display()))?;
     // Locally the --store is the bucket: the event's bucket names are what a Lambda would use.
+    let ctx = UnitContext {
+        buckets: Arc::new(OneStore(store.clone())),
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        faults: FaultPlan::from_env().map_err(anyhow::Error::msg)?,
+    };
     let result = match &event {
-        StageEvent::Processing(e) => {
-            serde_json::to_value(run_processing(store.as_ref(), store.as_ref(), e).await?)?
+        StageEvent::Parent(parent) => {
+            let pool = LocalPool::new(
+                UnitContext { threads: 1, ..ctx },
+                LocalPool::default_slots(),
+            );
+            match parent {
+                ParentEvent::Run(spec) => {
+                    let bucket = spec.bucket.clone().unwrap_or_else(|| "groves-data".into());
+                    let bars = StageBars::new();
+                    let out = drive_run(
+                        store.as_ref(),
+                        &pool,
+                        spec,
+                        &bucket,
+                        &DriveOptions::default(),
+                        &bars,
+                    )
+                    .await?;
+                    drop(bars);
+                    match out {
+                        DriveOutcome::Finished(o) => {
+                            let v = serde_json::to_value(&o)?;
+                            o.check()?;
+                            v
+                        }
+                        DriveOutcome::Paused { stage } => {
+                            serde_json::json!({"paused_in": stage})
+                        }
+                    }
+                }
+                ParentEvent::FanOut(e) => {
+                    let bucket = e.bucket.clone().unwrap_or_else(|| "groves-data".into());
+                    let report = fan_out(store.as_ref(), &pool, e, &bucket).await?;
+                    // The units run in this process: wait for them before exiting.
+                    pool.wait_idle().await;
+                    serde_json::to_value(report)?
+                }
+            }
         }
-        other => bail!(
-            "stage {} is not implemented yet: only processing runs in this version",
-            other.stage()
-        ),
+        other => run_unit(&ctx, other).await?,
     };
     println!("{}", serde_json::to_string_pretty(&result)?);
     Ok(())

@@ -4,6 +4,7 @@ mod bench;
 mod gen;
 mod invoke;
 mod process;
+mod report;
 mod run;
 
 use anyhow::{Context, Result};
@@ -27,6 +28,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Process(args) => process::process(&store, &args).await.map(|_| ()),
         Command::Invoke(args) => invoke::invoke(&store, &args).await,
         Command::Run(args) => run::run(&spec, &store, &args).await,
+        Command::Report(args) => report::report(&store, &args).await,
         Command::Bench(BenchCommand::Processing(args)) => bench::bench_processing(&args).await,
     }
 }

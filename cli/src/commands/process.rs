@@ -19,6 +19,7 @@ impl ProcessingArgs {
             split: self.split.into(),
             seed: self.seed,
             lags: self.lags.into(),
+            invoked_at: None,
         })
     }
 }

@@ -1,19 +1,76 @@
-//! `groves run`: the main job on whatever the store holds (sample data if it holds nothing).
+//! `groves run`: the whole search on whatever the store holds (sample data if it holds nothing),
+//! driven by the parent over the in-process pool.
 
-use anyhow::Result;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use shared::events::RunSpec;
+use shared::ids::{RunId, Symbol};
+use shared::invoke::LocalPool;
 use shared::layout;
+use shared::stages::parent::{drive_run, DriveOptions, DriveOutcome};
+use shared::stages::{FaultPlan, OneStore, UnitContext};
 use shared::store::StoreSpec;
 
-use super::{gen, process, StoreRef};
+use super::{gen, process, report, StoreRef};
+use crate::progress::StageBars;
 use crate::{GenArgs, RunArgs};
 
 /// Symbols generated when the store is empty and none were named.
 const SAMPLE_SYMBOLS: usize = 2;
 
-pub async fn run(spec: &StoreSpec, store: &StoreRef, args: &RunArgs) -> Result<()> {
-    let opts = args.processing.options()?;
-    let mut files = process::raw_files(store).await?;
-    if files.is_empty() {
+/// `5,7,9x5,15,25` → ([5,7,9], [5,15,25]).
+pub fn parse_grid(s: &str) -> Result<(Vec<u32>, Vec<u32>)> {
+    let (f, m) = s.split_once(['x', 'X']).with_context(|| {
+        format!("--grid {s:?}: expected MAX_FEATURES x MIN_SAMPLES_SPLIT, e.g. 5,7,9x5,15,25")
+    })?;
+    let list = |part: &str, what: &str| -> Result<Vec<u32>> {
+        part.split(',')
+            .map(|v| {
+                v.trim().parse().with_context(|| {
+                    format!("--grid {s:?}: {what} value {v:?} is not a whole number")
+                })
+            })
+            .collect()
+    };
+    Ok((list(f, "max_features")?, list(m, "min_samples_split")?))
+}
+
+impl RunArgs {
+    pub fn spec(&self) -> Result<RunSpec> {
+        let (feat, samp) = parse_grid(&self.grid)?;
+        let spec = RunSpec {
+            run: self.run.as_deref().map(RunId::new).transpose()?,
+            stocks: self
+                .stocks
+                .iter()
+                .map(Symbol::new)
+                .collect::<Result<_, _>>()?,
+            feat,
+            samp,
+            groves: self.groves,
+            trees: self.trees,
+            final_groves: self.final_groves,
+            final_trees: self.final_trees,
+            split: self.split.into(),
+            seed: self.seed,
+            lags: self.lags.into(),
+            allow_missing: self.allow_missing,
+            max_attempts: self.max_attempts,
+            unit_timeout_s: self.unit_timeout,
+            memory_mb: self.memory_mb,
+            ..RunSpec::default()
+        };
+        // The same checks a parent event gets.
+        let json = serde_json::to_vec(&spec)?;
+        shared::events::parse_event(shared::events::Stage::Parent, &json)?;
+        Ok(spec)
+    }
+}
+
+pub async fn run(spec_store: &StoreSpec, store: &StoreRef, args: &RunArgs) -> Result<()> {
+    let spec = args.spec()?;
+    if process::raw_files(store).await?.is_empty() {
         let gen_args = GenArgs {
             symbols: args.stocks.clone(),
             count: args.stocks.is_empty().then_some(SAMPLE_SYMBOLS),
@@ -27,25 +84,47 @@ pub async fn run(spec: &StoreSpec, store: &StoreRef, args: &RunArgs) -> Result<(
             layout::RAW_PREFIX,
             args.days
         );
-        gen::gen(spec, store, &gen_args).await?;
-        files = process::raw_files(store).await?;
+        gen::gen(spec_store, store, &gen_args).await?;
     }
-    if !args.stocks.is_empty() {
-        files.retain(|(_, s)| args.stocks.iter().any(|w| w == s.as_str()));
-        if files.is_empty() {
-            anyhow::bail!(
-                "none of the stocks {:?} has a raw file in {}",
-                args.stocks,
-                store.describe()
-            );
-        }
-    }
-    process::process_files(store, &files, &opts).await?;
-    println!(
-        "processed tables are in {}/{}run={}/ (query them with DuckDB or Athena)",
-        store.describe(),
-        layout::FEATURES_PREFIX,
-        opts.run
+    let faults = FaultPlan::from_env().map_err(anyhow::Error::msg)?;
+    let slots = args.jobs.unwrap_or_else(LocalPool::default_slots);
+    let pool = LocalPool::new(
+        UnitContext {
+            buckets: Arc::new(OneStore(store.clone())),
+            threads: args.threads,
+            faults,
+        },
+        slots,
     );
+    let bars = StageBars::new();
+    let started = std::time::Instant::now();
+    let outcome = drive_run(
+        store.as_ref(),
+        &pool,
+        &spec,
+        "groves-data",
+        &DriveOptions::default(),
+        &bars,
+    )
+    .await?;
+    let DriveOutcome::Finished(outcome) = outcome else {
+        bail!("the run paused before its end (it resumes with the same command)");
+    };
+    drop(bars);
+    eprintln!(
+        "run {} finished in {:.1} s on the {}",
+        outcome.run,
+        started.elapsed().as_secs_f64(),
+        shared::invoke::Invoker::describe(&pool)
+    );
+    let loaded = shared::report::load(store.as_ref(), &outcome.run).await?;
+    report::print(&loaded, store.as_ref());
+    for (stock, units) in &outcome.accepted_missing {
+        eprintln!(
+            "warning: {stock}: results rest on fewer groves than planned (--allow-missing): {}",
+            units.join("; ")
+        );
+    }
+    outcome.check()?;
     Ok(())
 }

@@ -47,6 +47,8 @@ pub struct ProcessingOptions {
     pub split: SplitMethod,
     pub seed: u64,
     pub lags: LagScope,
+    /// When the parent invoked this unit (Unix ms), for the timing record.
+    pub invoked_at: Option<i64>,
 }
 
 impl Default for ProcessingOptions {
@@ -56,6 +58,7 @@ impl Default for ProcessingOptions {
             split: SplitMethod::default(),
             seed: crate::events::DEFAULT_SEED,
             lags: LagScope::default(),
+            invoked_at: None,
         }
     }
 }
@@ -67,6 +70,7 @@ impl From<&ProcessingEvent> for ProcessingOptions {
             split: e.split,
             seed: e.seed,
             lags: e.lags,
+            invoked_at: e.invoked_at,
         }
     }
 }
@@ -250,6 +254,7 @@ pub async fn write_processed(
         stage: "processing".into(),
         unit: stock.to_string(),
         stock: Some(stock.to_string()),
+        invoked_ms: opts.invoked_at,
         started_ms,
         finished_ms: timing::now_ms(),
         read_ms: report.read_ms,
@@ -257,11 +262,12 @@ pub async fn write_processed(
         write_ms: report.write_ms,
         executor: timing::executor().into(),
         memory_mb: timing::lambda_memory_mb(),
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
     };
     let timing_bytes = to_parquet(&mut record.to_frame().map_err(table_err)?).map_err(table_err)?;
     output
         .put(
-            &layout::timing_key(&opts.run, "processing", stock.as_str()),
+            &layout::timing_key(&opts.run, "processing", &layout::Unit::Stock(stock.clone())),
             Bytes::from(timing_bytes),
         )
         .await?;

@@ -1,0 +1,143 @@
+//! `groves report`: a run's results and costs, from the store, at any time.
+
+use anyhow::{Context, Result};
+use shared::ids::RunId;
+use shared::report::RunReport;
+use shared::store::Store;
+
+use super::StoreRef;
+use crate::ReportArgs;
+
+pub async fn report(store: &StoreRef, args: &ReportArgs) -> Result<()> {
+    let run = match &args.run {
+        Some(r) => RunId::new(r.as_str())?,
+        None => shared::report::latest_run(store.as_ref())
+            .await?
+            .with_context(|| {
+                format!(
+                    "no run in {} (start one with `groves run`)",
+                    store.describe()
+                )
+            })?,
+    };
+    let loaded = shared::report::load(store.as_ref(), &run).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&loaded)?);
+    } else {
+        print(&loaded, store.as_ref());
+    }
+    Ok(())
+}
+
+fn opt(v: Option<f64>, width: usize) -> String {
+    match v {
+        Some(x) => format!("{x:>width$.6}"),
+        None => format!("{:>width$}", "—"),
+    }
+}
+
+/// The summary tables: per stock, per stage, and the run's totals.
+pub fn print(r: &RunReport, store: &dyn Store) {
+    let run = r
+        .spec
+        .run
+        .as_ref()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    println!(
+        "run {run} · {} · grid max_features {:?} × min_samples_split {:?} · {} groves × {} trees, final {} × {} · split {} (seed {})",
+        store.describe(),
+        r.spec.feat,
+        r.spec.samp,
+        r.spec.groves,
+        r.spec.trees,
+        r.spec.final_groves,
+        r.spec.final_trees,
+        r.spec.split.as_str(),
+        r.spec.seed
+    );
+    println!();
+    println!(
+        "{:<12} {:>8} {:>12} {:>12} {:>12} {:>7}  status",
+        "stock", "best", "valid MSE", "test MSE", "naive MSE", "skill"
+    );
+    for s in &r.stocks {
+        let best = match (s.feat, s.samp) {
+            (Some(f), Some(m)) => format!("f{f} s{m}"),
+            _ => "—".into(),
+        };
+        let skill = s
+            .skill_ratio
+            .map_or_else(|| "—".to_string(), |k| format!("{k:.3}"));
+        let mut status = s.status.clone();
+        if !s.missing_final.is_empty() {
+            status.push_str(&format!(" (missing final {})", s.missing_final));
+        }
+        for set in s.settings.iter().filter(|x| !x.missing.is_empty()) {
+            status.push_str(&format!(
+                " (f{} s{}: {}/{} groves)",
+                set.feat, set.samp, set.groves_found, set.groves_planned
+            ));
+        }
+        println!(
+            "{:<12} {:>8} {} {} {} {:>7}  {}",
+            s.stock,
+            best,
+            opt(s.validation_mse, 12),
+            opt(s.test_mse, 12),
+            opt(s.naive_mse, 12),
+            skill,
+            status
+        );
+    }
+    println!("skill = test MSE / naive MSE (naive: next minute = this minute); below 1 the forest beats it");
+    println!();
+    println!(
+        "{:<15} {:>6} {:>10} {:>10} {:>12} {:>10} {:>10}",
+        "stage", "units", "actual s", "parallel s", "sequential s", "GB-s", "cost $"
+    );
+    let view = |stage: &str, v: &str| {
+        r.views
+            .iter()
+            .find(|x| x.stage == stage && x.view == v)
+            .map_or(0.0, |x| x.total_s)
+    };
+    for c in &r.costs {
+        println!(
+            "{:<15} {:>6} {:>10.1} {:>10.1} {:>12.1} {:>10.1} {:>10.5}",
+            c.stage,
+            c.invocations,
+            view(&c.stage, "actual"),
+            view(&c.stage, "parallel"),
+            view(&c.stage, "sequential"),
+            c.gb_s,
+            c.cost_usd
+        );
+    }
+    println!(
+        "GB-s and cost as if each unit ran on Lambda at {} MB unless it did; {}",
+        r.spec.memory_mb, r.prices
+    );
+    let failed: Vec<String> = r
+        .stages
+        .iter()
+        .flat_map(|l| {
+            l.failed
+                .iter()
+                .map(move |f| format!("{} {}: {}", l.stage, f.unit, f.error))
+        })
+        .collect();
+    let retried: usize = r.stages.iter().map(|l| l.retried.len()).sum();
+    if retried > 0 {
+        println!("{retried} unit(s) succeeded after a retry");
+    }
+    if !failed.is_empty() {
+        println!("failed units:");
+        for f in failed {
+            println!("  {f}");
+        }
+    }
+    if !r.timing_final {
+        println!("(the run has not finished: figures so far)");
+    }
+}

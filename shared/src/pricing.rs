@@ -1,0 +1,37 @@
+//! AWS Lambda prices used for cost estimates.
+//!
+//! us-east-1, arm64 (Graviton), first duration tier, as published on
+//! <https://aws.amazon.com/lambda/pricing/> (unchanged since arm64 Lambda launched in
+//! September 2021; last compared with the page in 2025 — this machine cannot reach it, so check
+//! the page before quoting a cost to anyone). x86_64 costs 25 % more per GB-second.
+
+/// USD per GB-second of duration, arm64.
+pub const USD_PER_GB_SECOND: f64 = 0.000_013_333_4;
+/// USD per request (0.20 per million).
+pub const USD_PER_REQUEST: f64 = 0.000_000_2;
+/// Shown beside every estimate.
+pub const PRICES_NOTE: &str =
+    "AWS Lambda arm64, us-east-1: $0.0000133334 per GB-s, $0.20 per 1M requests (price list as of 2025)";
+
+/// Billed GB-seconds of one invocation (duration rounded up to the millisecond, as Lambda bills).
+pub fn gb_seconds(duration_ms: f64, memory_mb: u32) -> f64 {
+    duration_ms.max(0.0).ceil() / 1000.0 * f64::from(memory_mb) / 1024.0
+}
+
+/// Estimated cost of `requests` invocations totalling `gb_s`.
+pub fn cost_usd(gb_s: f64, requests: u64) -> f64 {
+    gb_s * USD_PER_GB_SECOND + requests as f64 * USD_PER_REQUEST
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_second_at_one_gb() {
+        assert_eq!(gb_seconds(1000.0, 1024), 1.0);
+        assert_eq!(gb_seconds(0.2, 1024), 0.001);
+        let c = cost_usd(1.0, 1_000_000);
+        assert!((c - (0.0000133334 + 0.2)).abs() < 1e-12, "{c}");
+    }
+}
