@@ -471,11 +471,14 @@ async fn run_stage(
         }
     }
     if states.is_empty() {
-        if let Some(prev) = previous.filter(|p| p.finished_ms.is_some() && p.failed.is_empty()) {
+        if let Some(prev) = previous
+            .as_ref()
+            .filter(|p| p.finished_ms.is_some() && p.failed.is_empty())
+        {
             // Finished before: its log stays as it was.
             progress.stage_started(stage, total, done.len());
-            progress.stage_finished(stage, &prev);
-            return Ok(StageRun::Finished(prev));
+            progress.stage_finished(stage, prev);
+            return Ok(StageRun::Finished(prev.clone()));
         }
     }
     let mut log = StageLog {
