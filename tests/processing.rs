@@ -83,6 +83,7 @@ fn opts(run: &str, split: SplitMethod, seed: u64) -> ProcessingOptions {
         split,
         seed,
         lags: LagScope::AcrossDays,
+        invoked_at: None,
     }
 }
 
@@ -452,7 +453,11 @@ async fn s3_processing_matches_local() {
         .unwrap()
         .is_some());
     assert!(s3
-        .head(&layout::timing_key(&o.run, "processing", SYM))
+        .head(&layout::timing_key(
+            &o.run,
+            "processing",
+            &layout::Unit::Stock(Symbol::new(SYM).unwrap()),
+        ))
         .await
         .unwrap()
         .is_some());

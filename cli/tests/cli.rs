@@ -46,7 +46,7 @@ fn files_under(dir: &Path) -> Vec<String> {
 
 #[test]
 fn help_is_there_for_every_command() {
-    for sub in ["gen", "process", "invoke", "run", "bench"] {
+    for sub in ["gen", "process", "invoke", "run", "report", "bench"] {
         let o = Command::new(env!("CARGO_BIN_EXE_groves"))
             .args([sub, "--help"])
             .output()
@@ -56,30 +56,73 @@ fn help_is_there_for_every_command() {
     }
 }
 
+/// A reduced search: 1 setting, 1 grove of 4 trees, 1 final grove.
+const SMALL: [&str; 12] = [
+    "--grid",
+    "5x5",
+    "--groves",
+    "1",
+    "--trees",
+    "4",
+    "--final-groves",
+    "1",
+    "--final-trees",
+    "4",
+    "--run",
+    "default",
+];
+
 #[test]
-fn run_on_an_empty_store_generates_and_processes() {
+fn run_on_an_empty_store_generates_and_runs_the_whole_search() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("bucket");
-    let o = groves(store.to_str().unwrap(), &["run", "--days", "2"]);
+    let s = store.to_str().unwrap();
+    let args: Vec<&str> = ["run", "--days", "2"].into_iter().chain(SMALL).collect();
+    let o = groves(s, &args);
     let out = text(&o);
     assert!(o.status.success(), "{out}");
     assert!(out.contains("generating sample data"), "{out}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    for want in ["RELIANCE", "TCS", "skill", "param-preds", "GB-s", "done"] {
+        assert!(
+            stdout.contains(want),
+            "{want} not in the summary:\n{stdout}"
+        );
+    }
     let files = files_under(&store);
     for want in [
         "raw/RELIANCE_minute_data_with_indicators.csv",
         "features/run=default/split=test/stock=TCS/part-0.parquet",
         "processing_stats/run=default/stock=RELIANCE/part-0.parquet",
         "timings/run=default/stage=processing/TCS.parquet",
+        "val_preds/run=default/stock=TCS/f5_s5_g0.parquet",
+        "test_mse/run=default/stock=RELIANCE/part-0.parquet",
+        "models/run=default/stock=TCS/g0.grove",
+        "timing_metrics/run=default/table=costs/part-0.parquet",
     ] {
         assert!(
             files.iter().any(|f| f == want),
             "{want} missing from {files:?}"
         );
     }
-    // A second run finds the raw files and does not generate again.
-    let o = groves(store.to_str().unwrap(), &["run"]);
-    assert!(o.status.success());
+    // A second run finds the raw files and the finished run: nothing generated, nothing redone.
+    let o = groves(s, &["run"].into_iter().chain(SMALL).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", text(&o));
     assert!(!text(&o).contains("generating"));
+    assert_eq!(files_under(&store), files, "a finished run was redone");
+
+    // The report reads the same from the store; --json for machines.
+    let o = groves(s, &["report"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        stdout,
+        "report differs from the run's summary"
+    );
+    let o = groves(s, &["report", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["stocks"].as_array().unwrap().len(), 2);
+    assert_eq!(v["stocks"][0]["status"], "done");
 }
 
 #[test]
@@ -196,11 +239,11 @@ fn s3_store_from_the_standard_environment() {
     let env = moto.env();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(moto.create_bucket("cli-bucket"));
-    let o = groves_env(
-        "s3://cli-bucket",
-        &["run", "--days", "1", "--stocks", "INFY"],
-        &env,
-    );
+    let args: Vec<&str> = ["run", "--days", "1", "--stocks", "INFY"]
+        .into_iter()
+        .chain(SMALL)
+        .collect();
+    let o = groves_env("s3://cli-bucket", &args, &env);
     assert!(o.status.success(), "{}", text(&o));
     let client = moto.client();
     let keys: Vec<String> = rt.block_on(async {
@@ -219,6 +262,8 @@ fn s3_store_from_the_standard_environment() {
         "raw/INFY_minute_data_with_indicators.csv",
         "features/run=default/split=train/stock=INFY/part-0.parquet",
         "processing_stats/run=default/stock=INFY/part-0.parquet",
+        "test_mse/run=default/stock=INFY/part-0.parquet",
+        "timing_metrics/run=default/table=views/part-0.parquet",
     ] {
         assert!(
             keys.iter().any(|k| k == want),

@@ -6,16 +6,18 @@
 //!
 //! Per tree: bootstrap draws become integer weights on the distinct rows drawn (~63 %), so
 //! nothing is copied per draw. Each feature keeps a list of the tree's rows (4-byte row ids)
-//! sorted by value. A node is the same range `start..end` in every list, so finding its best
-//! split on a feature is one sequential prefix-sum scan, without sorting (a tie between
-//! neighbours is a rank comparison). Splitting a node partitions every list stably (order
-//! within each side kept, so the children are sorted too): O(n) per feature per level instead
-//! of sorting at every node. Which side a row goes to is one bit in a bitmap of all rows (56 KB
-//! at 450k rows, so it stays in L1/L2 while the lists stream by).
+//! sorted by value, with a parallel list of their ranks. A node is the same range `start..end`
+//! in every list, so finding its best split on a feature is one sequential prefix-sum scan,
+//! without sorting (a tie between neighbours is a comparison of adjacent ranks, read in order
+//! rather than looked up per row). Splitting a node partitions every list stably (order within
+//! each side kept, so the children are sorted too): O(n) per feature per level instead of
+//! sorting at every node. Which side a row goes to is one bit in a bitmap of the tree's rows
+//! (36 KB at 450k rows, so it stays in L1 while the lists stream by).
 //!
-//! Rows are numbered in the order of the first feature. Here all features are prices and
-//! nearly equal, so a node (a narrow band of prices) holds rows with nearby numbers, and the
-//! per-row weights, targets and ranks a scan reads stay within a small window of memory.
+//! Rows are numbered in the order of the first feature, and within a tree only the sampled rows
+//! are numbered (densely). Here all features are prices and nearly equal, so a node (a narrow
+//! band of prices) holds rows with nearby numbers, and the per-row payloads (weight and
+//! target) a scan reads stay within a small window of memory.
 //!
 //! Targets are quantised to integers after centring (a step of 1.2e-10 of the target's
 //! half-range at 450k rows), so prefix sums are exact, associative integer adds; the criterion
@@ -39,7 +41,8 @@ pub(crate) struct Presorted {
     /// Feature `f` occupies `sorted[f * n_rows..][..n_rows]`: its rows in ascending order of
     /// value, where rows are numbered in the order of feature 0 (not the matrix order).
     sorted: Vec<u32>,
-    /// `ranks[f * n_rows + row]`: rank of the row's value among feature f's distinct values.
+    /// `ranks[f * n_rows + k]`: rank of the value of row `sorted[f * n_rows + k]` among feature
+    /// f's distinct values (so ascending, and carried along with the rows in every list).
     ranks: Vec<u32>,
     /// Distinct values of each feature, ascending: `uniq[f][rank]`.
     uniq: Vec<Vec<f32>>,
@@ -155,9 +158,9 @@ impl Presorted {
             .zip(ranks.par_chunks_mut(n))
             .zip(keys.par_chunks(n))
             .for_each(|((ids, rank), keys)| {
-                for (id, &k) in ids.iter_mut().zip(keys) {
+                for ((id, r), &k) in ids.iter_mut().zip(rank.iter_mut()).zip(keys) {
                     *id = rename[(k & LOW) as usize];
-                    rank[*id as usize] = (k >> 32) as u32;
+                    *r = (k >> 32) as u32;
                 }
             });
         drop(keys);
@@ -181,7 +184,7 @@ impl Presorted {
         &self.sorted[f * self.n_rows..(f + 1) * self.n_rows]
     }
 
-    pub(crate) fn ranks(&self, f: usize) -> &[u32] {
+    fn sorted_ranks(&self, f: usize) -> &[u32] {
         &self.ranks[f * self.n_rows..(f + 1) * self.n_rows]
     }
 
@@ -236,16 +239,24 @@ struct Best {
 /// Per-thread buffers, reused from tree to tree.
 ///
 /// The lists are double-buffered: a node at depth `d` reads buffer `d % 2` and partitions
-/// into buffer `(d + 1) % 2`, writing each entry once at its final place.
+/// into buffer `(d + 1) % 2`, writing each entry once at its final place. Each list of row
+/// ids has a parallel list of their ranks in that feature (`ranks`), moved along with the
+/// ids, so that a scan reads ranks sequentially instead of gathering them.
 #[derive(Default)]
 pub(crate) struct Workspace {
     counts: Vec<u16>,
     lists: [Vec<u32>; 2],
+    ranks: [Vec<u32>; 2],
+    /// Tree row id of each dataset row (meaningful for sampled rows only).
+    ids: Vec<u32>,
+    /// Payload by tree row id.
     pay: Vec<Pay>,
     /// One bit per row: set while partitioning a node if the row goes left.
     side: Vec<u64>,
     feats: Vec<u16>,
     stack: Vec<Task>,
+    /// Split nodes of the tree being grown and the rank of their threshold's lower value.
+    splits: Vec<(u32, u32)>,
     isa: Option<Isa>,
 }
 
@@ -281,10 +292,11 @@ pub(crate) fn build_tree(
 
     let mut nodes: Vec<Node> = Vec::with_capacity(2 * m / params.min_samples_split + 1);
     let mut drawn: Vec<u16> = Vec::with_capacity(nodes.capacity());
-    let (w_total, s_total) = ws.pay[..ds.n_rows].iter().fold((0i64, 0i64), |(w, s), &p| {
+    let (w_total, s_total) = ws.pay.iter().fold((0i64, 0i64), |(w, s), &p| {
         (w + pay_weight(p), s + pay_wq(p))
     });
     ws.stack.clear();
+    ws.splits.clear();
     ws.stack.push(Task {
         start: 0,
         end: m,
@@ -307,15 +319,17 @@ pub(crate) fn build_tree(
             drawn.push(0);
             continue;
         }
-        let (best, n_drawn) = find_split(ws, ds, m, &task, &limits, &mut rng);
+        let (best, n_drawn) = find_split(ws, m, &task, &limits, &mut rng);
         let Some(best) = best else {
             nodes.push(leaf);
             drawn.push(0);
             continue;
         };
+        // The threshold is looked up once the tree is grown (see below).
+        ws.splits.push((idx as u32, best.lower_rank));
         nodes.push(Node {
             feature: best.feature as u16 + 1,
-            value: ds.threshold(best.feature, best.lower_rank),
+            value: 0.0,
             aux: 0,
         });
         drawn.push(n_drawn);
@@ -347,6 +361,12 @@ pub(crate) fn build_tree(
             w: best.w_left,
             s: best.s_left,
         });
+    }
+    // Thresholds come from tables of distinct values (MBs, random ranks): looked up here, all
+    // independent loads, rather than one cache miss stalling every split of the loop above.
+    for &(idx, rank) in &ws.splits {
+        let node = &mut nodes[idx as usize];
+        node.value = ds.threshold(usize::from(node.feature - 1), rank);
     }
 
     Tree {
@@ -388,33 +408,66 @@ fn init_sample(ds: &Presorted, params: &ForestParams, rng: &mut Rng, ws: &mut Wo
         ws.counts.resize(n, 1);
     }
 
-    // A row's id is its (renamed) row number for the whole tree; the payload is indexed by it.
+    // A row's id in the tree is its number among the sampled rows (in the dataset's row order,
+    // so still in feature 0 order); the payload is indexed by it. Numbering only the sampled
+    // rows keeps the payload (and the side bitmap) dense: a node's rows span fewer cache lines.
+    ws.ids.clear();
+    let mut next = 0u32;
+    ws.ids.extend(ws.counts.iter().map(|&c| {
+        let id = next;
+        next += u32::from(c > 0);
+        id
+    }));
     ws.pay.clear();
-    ws.pay
-        .extend(ws.counts.iter().zip(&ds.qy).map(|(&c, &q)| pack(q, c)));
-    let m = ws.counts.iter().filter(|&&c| c > 0).count();
+    ws.pay.extend(
+        ws.counts
+            .iter()
+            .zip(&ds.qy)
+            .filter(|(&c, _)| c > 0)
+            .map(|(&c, &q)| pack(q, c)),
+    );
+    let m = ws.pay.len();
 
     // Per-feature lists of the sampled rows, filtered from the dataset's sorted order (so still
     // sorted). The extra slot lets the branch-free filter write one entry past a feature's range.
-    // Lists only grow (to the size for n rows): every entry a node reads has been written for
-    // this tree first, so stale values from the previous tree are never seen, and the buffers
-    // need not be cleared (tens of MB per tree).
-    for list in ws.lists.iter_mut() {
-        if list.len() < nf * n + 1 {
-            list.resize(nf * n + 1, 0);
+    // Lists only grow (to the largest sample so far): every entry a node reads has been
+    // written for this tree first, so stale values from the previous tree are never seen, and
+    // the buffers need not be cleared (tens of MB per tree).
+    for list in ws.lists.iter_mut().chain(ws.ranks.iter_mut()) {
+        if list.len() < nf * m + 1 {
+            list.resize(nf * m + 1, 0);
         }
     }
-    // Sampled rows as a bitmap (n/8 bytes, stays in L1/L2).
+    // Sampled rows (by dataset row) as a bitmap (n/8 bytes, stays in L1/L2).
     ws.side.clear();
     ws.side.resize(n.div_ceil(64), 0);
     for (row, &c) in ws.counts.iter().enumerate() {
         ws.side[row >> 6] |= u64::from(c > 0) << (row & 63);
     }
     let isa = *ws.isa.get_or_insert_with(Isa::detect);
-    for f in 0..nf {
-        let kept = kernels::filter(isa, ds.sorted(f), &mut ws.lists[0][f * m..], &ws.side);
+    // Feature 0's list is the sampled rows in order, numbered 0..m (see `Presorted`).
+    let mut k = 0;
+    for (&c, &rank) in ws.counts.iter().zip(ds.sorted_ranks(0)) {
+        // Branch-free: always write, advance when sampled (the extra slot takes the last write).
+        ws.ranks[0][k] = rank;
+        k += usize::from(c > 0);
+    }
+    for (id, slot) in ws.lists[0][..m].iter_mut().enumerate() {
+        *slot = id as u32;
+    }
+    for f in 1..nf {
+        let kept = kernels::filter(
+            isa,
+            (ds.sorted(f), ds.sorted_ranks(f)),
+            (&mut ws.lists[0][f * m..], &mut ws.ranks[0][f * m..]),
+            &ws.side,
+            &ws.ids,
+        );
         debug_assert_eq!(kept, m);
     }
+    // From here on the bitmap holds one bit per tree row id, set by `partition`.
+    ws.side.clear();
+    ws.side.resize(m.div_ceil(64), 0);
     ws.feats.clear();
     ws.feats.extend(0..nf as u16);
     m
@@ -425,7 +478,6 @@ fn init_sample(ds: &Presorted, params: &ForestParams, rng: &mut Rng, ws: &mut Wo
 /// split with the number of features drawn.
 fn find_split(
     ws: &mut Workspace,
-    ds: &Presorted,
     m: usize,
     task: &Task,
     limits: &Limits,
@@ -433,6 +485,7 @@ fn find_split(
 ) -> (Option<Best>, u16) {
     let isa = *ws.isa.get_or_insert_with(Isa::detect);
     let lists = &ws.lists[task.depth % 2];
+    let rank_lists = &ws.ranks[task.depth % 2];
     let pay = &ws.pay;
     let mut best: Option<Best> = None;
     let mut remaining = ws.feats.len();
@@ -445,8 +498,8 @@ fn find_split(
         let f = usize::from(ws.feats[remaining]);
         n_drawn += 1;
         let seg = &lists[f * m + task.start..f * m + task.end];
-        let ranks = ds.ranks(f);
-        if ranks[seg[0] as usize] == ranks[seg[seg.len() - 1] as usize] {
+        let ranks = &rank_lists[f * m + task.start..f * m + task.end];
+        if ranks[0] == ranks[ranks.len() - 1] {
             continue; // constant in this node
         }
         found_varying = true;
@@ -455,7 +508,7 @@ fn find_split(
                 best = Some(Best {
                     split,
                     feature: f,
-                    lower_rank: ranks[seg[split.pos] as usize],
+                    lower_rank: ranks[split.pos],
                     w_left: 0,
                     s_left: 0,
                 });
@@ -463,16 +516,26 @@ fn find_split(
         }
     }
     if let Some(b) = best.as_mut() {
-        let seg = &lists[b.feature * m + task.start..][..=b.split.pos];
-        (b.w_left, b.s_left) = seg.iter().fold((0, 0), |(w, s), &id| {
-            let p = pay[id as usize];
-            (w + pay_weight(p), s + pay_wq(p))
-        });
+        // Sums of the smaller side (each row is a payload lookup), the other by difference.
+        let seg = &lists[b.feature * m + task.start..m * b.feature + task.end];
+        let n_left = b.split.pos + 1;
+        let sums = |rows: &[u32]| {
+            rows.iter().fold((0, 0), |(w, s), &id| {
+                let p = pay[id as usize];
+                (w + pay_weight(p), s + pay_wq(p))
+            })
+        };
+        (b.w_left, b.s_left) = if 2 * n_left <= seg.len() {
+            sums(&seg[..n_left])
+        } else {
+            let (w, s) = sums(&seg[n_left..]);
+            (task.w - w, task.s - s)
+        };
     }
     (best, n_drawn as u16)
 }
 
-/// Best split of one feature's sorted segment of the node.
+/// Best split of one feature's sorted segment of the node (row ids and their ranks).
 ///
 /// scikit-learn maximises `sl²/wl + sr²/wr` (weighted sums of the target left and right);
 /// with `sr = S - sl`, `wr = W - wl` that is `S²/W + W·d²/(wl·wr)` with `d = sl - wl·S/W`,
@@ -517,33 +580,33 @@ fn partition(
     let (start, end) = (task.start, task.end);
     let n_left = mid - start;
     let [lists_a, lists_b] = &mut ws.lists;
-    let (src, dst) = if task.depth.is_multiple_of(2) {
-        (&*lists_a, lists_b)
+    let [ranks_a, ranks_b] = &mut ws.ranks;
+    let (src, dst, rsrc, rdst) = if task.depth.is_multiple_of(2) {
+        (&*lists_a, lists_b, &*ranks_a, ranks_b)
     } else {
-        (&*lists_b, lists_a)
+        (&*lists_b, lists_a, &*ranks_b, ranks_a)
     };
     let base = split_feature * m;
-    for (k, &id) in src[base + start..base + end].iter().enumerate() {
-        let id = id as usize;
-        let bit = 1u64 << (id & 63);
-        if k < n_left {
-            ws.side[id >> 6] |= bit;
-        } else {
-            ws.side[id >> 6] &= !bit;
-        }
+    for &id in &src[base + start..base + mid] {
+        ws.side[id as usize >> 6] |= 1u64 << (id & 63);
+    }
+    for &id in &src[base + mid..base + end] {
+        ws.side[id as usize >> 6] &= !(1u64 << (id & 63));
     }
     if need.0 {
         dst[base + start..base + mid].copy_from_slice(&src[base + start..base + mid]);
+        rdst[base + start..base + mid].copy_from_slice(&rsrc[base + start..base + mid]);
     }
     if need.1 {
         dst[base + mid..base + end].copy_from_slice(&src[base + mid..base + end]);
+        rdst[base + mid..base + end].copy_from_slice(&rsrc[base + mid..base + end]);
     }
     let isa = *ws.isa.get_or_insert_with(Isa::detect);
     let lists = (ws.feats.len(), m);
     kernels::partition_lists(
         isa,
-        src,
-        dst,
+        (src, rsrc),
+        (dst, rdst),
         lists,
         (start, end),
         split_feature,

@@ -140,8 +140,9 @@ pub(crate) enum Isa {
 }
 
 impl Isa {
-    /// AVX-512 when the CPU has it, unless the environment variable `FOREST_NO_SIMD` is set
-    /// (to compare, or to rule the SIMD code out when debugging; the trees are the same).
+    /// AVX-512 (with POPCNT, for the partition cursors) when the CPU has it, unless the
+    /// environment variable `FOREST_NO_SIMD` is set (to compare, or to rule the SIMD code out
+    /// when debugging; the trees are the same).
     pub(crate) fn detect() -> Isa {
         if std::env::var_os("FOREST_NO_SIMD").is_some() {
             return Isa::Portable;
@@ -150,6 +151,7 @@ impl Isa {
         {
             if std::arch::is_x86_feature_detected!("avx512f")
                 && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("popcnt")
             {
                 return Isa::Avx512;
             }
@@ -158,7 +160,7 @@ impl Isa {
     }
 }
 
-/// Best split of a sorted segment of row ids (`ranks[id]` is each row's rank in this
+/// Best split of a sorted segment of row ids (`ranks[i]` is the rank of row `seg[i]` in this
 /// feature): the prefix sums before `spec.first` are `(w0, s0)`.
 pub(crate) fn scan(
     isa: Isa,
@@ -170,6 +172,8 @@ pub(crate) fn scan(
     spec: &ScanSpec,
 ) -> Option<Candidate> {
     debug_assert!(spec.first <= spec.last && spec.last + 1 < seg.len());
+    // The SIMD version reads `ranks` up to `seg.len()`: required for soundness.
+    assert_eq!(seg.len(), ranks.len());
     match isa {
         Isa::Portable => {
             let mut lanes = Lanes::new();
@@ -178,7 +182,7 @@ pub(crate) fn scan(
                 let p = pay[seg[i] as usize];
                 wl += pay_weight(p);
                 sl += pay_wq(p);
-                let tie = ranks[seg[i] as usize] == ranks[seg[i + 1] as usize];
+                let tie = ranks[i] == ranks[i + 1];
                 lanes.step((i - spec.first) % LANES, i, tie, wl, sl, spec);
             }
             lanes.reduce()
@@ -189,35 +193,37 @@ pub(crate) fn scan(
     }
 }
 
-/// Stable partition of one list segment into `dst` (same length): rows with their bit set in
-/// `side` go to the front, in order, the others after them, in order. `n_left` is the number
-/// of rows going left. Only the sides in `need` (left, right) must be written; the portable
-/// version writes both.
+/// Stable partition of one list segment (row ids, and their ranks alongside) into `dst` (same
+/// lengths): rows with their bit set in `side` go to the front, in order, the others after
+/// them, in order. `n_left` is the number of rows going left. Only the sides in `need` (left,
+/// right) must be written; the portable version writes both.
 pub(crate) fn partition(
     isa: Isa,
-    src: &[u32],
-    dst: &mut [u32],
+    (src, rsrc): (&[u32], &[u32]),
+    (dst, rdst): (&mut [u32], &mut [u32]),
     side: &[u64],
     (n_left, need): (usize, (bool, bool)),
 ) {
-    debug_assert_eq!(src.len(), dst.len());
+    // The SIMD version relies on these lengths for soundness.
+    assert!(src.len() == dst.len() && src.len() == rsrc.len() && src.len() == rdst.len());
     match isa {
         Isa::Portable => {
             // Writing both sides keeps the loop branch-free; `need` only saves SIMD work.
             let _ = need;
             let (mut l, mut r) = (0, n_left);
-            for &id in src {
+            for (&id, &rank) in src.iter().zip(rsrc) {
                 let left = bit(side, id);
                 // Branch-free (the side is unpredictable): pick the slot, advance one cursor.
                 let pos = if left { l } else { r };
                 dst[pos] = id;
+                rdst[pos] = rank;
                 l += usize::from(left);
                 r += usize::from(!left);
             }
         }
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Isa::Avx512` is only chosen when the CPU supports these features.
-        Isa::Avx512 => unsafe { avx512::partition(src, dst, side, n_left, need) },
+        Isa::Avx512 => unsafe { avx512::partition(src, rsrc, dst, rdst, side, n_left, need) },
     }
 }
 
@@ -232,36 +238,68 @@ fn bit(bits: &[u64], id: u32) -> bool {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn partition_lists(
     isa: Isa,
-    src: &[u32],
-    dst: &mut [u32],
+    (src, rsrc): (&[u32], &[u32]),
+    (dst, rdst): (&mut [u32], &mut [u32]),
     (n_lists, stride): (usize, usize),
     (start, end): (usize, usize),
     skip: usize,
     side: &[u64],
     split: (usize, (bool, bool)),
 ) {
-    for f in (0..n_lists).filter(|&f| f != skip) {
-        let range = f * stride + start..f * stride + end;
-        partition(isa, &src[range.clone()], &mut dst[range], side, split);
+    let each = |f: usize| f * stride + start..f * stride + end;
+    match isa {
+        Isa::Portable => {
+            for f in (0..n_lists).filter(|&f| f != skip) {
+                let src = (&src[each(f)], &rsrc[each(f)]);
+                partition(
+                    isa,
+                    src,
+                    (&mut dst[each(f)], &mut rdst[each(f)]),
+                    side,
+                    split,
+                );
+            }
+        }
+        // SAFETY: `Isa::Avx512` is only chosen when the CPU supports these features.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe {
+            avx512::partition_lists(
+                (src, rsrc),
+                (dst, rdst),
+                (0..n_lists).filter(|&f| f != skip).map(each),
+                side,
+                split,
+            )
+        },
     }
 }
 
-/// Copies the rows of `src` whose bit is set in `bits` to the front of `dst`, in order, and
-/// returns how many; `dst` needs one slot more than that.
-pub(crate) fn filter(isa: Isa, src: &[u32], dst: &mut [u32], bits: &[u64]) -> usize {
+/// Copies the rows of `src` whose bit is set in `bits` to the front of `dst`, in order,
+/// renamed to `rename[row]` (and their ranks from `rsrc` to `rdst`), and returns how many;
+/// `dst` and `rdst` need one slot more than that.
+pub(crate) fn filter(
+    isa: Isa,
+    (src, rsrc): (&[u32], &[u32]),
+    (dst, rdst): (&mut [u32], &mut [u32]),
+    bits: &[u64],
+    rename: &[u32],
+) -> usize {
+    // The SIMD version relies on this for soundness.
+    assert_eq!(src.len(), rsrc.len());
     match isa {
         Isa::Portable => {
             let mut k = 0;
-            for &id in src {
+            for (&id, &rank) in src.iter().zip(rsrc) {
                 // Branch-free: always write, advance when kept.
-                dst[k] = id;
+                dst[k] = rename[id as usize];
+                rdst[k] = rank;
                 k += usize::from(bit(bits, id));
             }
             k
         }
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Isa::Avx512` is only chosen when the CPU supports these features.
-        Isa::Avx512 => unsafe { avx512::filter(src, dst, bits) },
+        Isa::Avx512 => unsafe { avx512::filter(src, rsrc, dst, rdst, bits, rename) },
     }
 }
 
@@ -385,7 +423,7 @@ mod avx512 {
         }
     }
 
-    #[target_feature(enable = "avx512f,avx512dq")]
+    #[target_feature(enable = "avx512f,avx512dq,popcnt")]
     pub(super) unsafe fn scan(
         seg: &[u32],
         ranks: &[u32],
@@ -408,15 +446,15 @@ mod avx512 {
             // Sixteen positions i.. (fewer at the end), and the row after each of them.
             let rest = spec.last + 1 - i;
             let valid = first_lanes(rest);
-            // SAFETY: positions i..=last and last + 1 are inside `seg` (last + 1 < seg.len());
-            // rows are below `ranks.len()` and `pay.len()` (one entry per row) and below 2^31,
-            // so the 32-bit gather indices are exact and in bounds; masked lanes read nothing.
+            // SAFETY: positions i..=last and last + 1 are inside `seg` and `ranks` (same
+            // length, last + 1 < seg.len()); rows are below `pay.len()` (one entry per row) and
+            // below 2^31, so the 32-bit gather indices are exact and in bounds; masked lanes
+            // read nothing.
             let loaded = first_lanes(rest + 1);
-            let ids = _mm512_maskz_loadu_epi32(loaded, sp.add(i));
-            let r = _mm512_mask_i32gather_epi32::<4>(_mm512_setzero_si512(), loaded, ids, rp);
+            let ids = _mm512_maskz_loadu_epi32(valid, sp.add(i));
+            let r = _mm512_maskz_loadu_epi32(loaded, rp.add(i));
             let after = if rest >= 16 {
-                let row = *sp.add(i + 16) as usize;
-                _mm512_set1_epi32(*rp.add(row))
+                _mm512_set1_epi32(*rp.add(i + 16))
             } else {
                 _mm512_setzero_si512()
             };
@@ -463,10 +501,37 @@ mod avx512 {
         _mm512_mask_test_epi32_mask(valid, bit, _mm512_set1_epi32(1))
     }
 
-    #[target_feature(enable = "avx512f,avx512dq")]
+    /// [`partition`](super::partition) of the `ranges` of the lists, in one call (the loop
+    /// over lists runs with the kernel inlined: many nodes are small).
+    #[target_feature(enable = "avx512f,avx512dq,popcnt")]
+    pub(super) unsafe fn partition_lists(
+        (src, rsrc): (&[u32], &[u32]),
+        (dst, rdst): (&mut [u32], &mut [u32]),
+        ranges: impl Iterator<Item = std::ops::Range<usize>>,
+        side: &[u64],
+        (n_left, need): (usize, (bool, bool)),
+    ) {
+        for r in ranges {
+            // Same range of each: equal lengths, as `partition` requires.
+            partition(
+                &src[r.clone()],
+                &rsrc[r.clone()],
+                &mut dst[r.clone()],
+                &mut rdst[r],
+                side,
+                n_left,
+                need,
+            );
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq,popcnt")]
     pub(super) unsafe fn partition(
         src: &[u32],
+        rsrc: &[u32],
         dst: &mut [u32],
+        rdst: &mut [u32],
         side: &[u64],
         n_left: usize,
         (need_left, need_right): (bool, bool),
@@ -474,16 +539,20 @@ mod avx512 {
         let n = src.len();
         let sp = src.as_ptr() as *const i32;
         let dp = dst.as_mut_ptr() as *mut i32;
+        let rsp = rsrc.as_ptr() as *const i32;
+        let rdp = rdst.as_mut_ptr() as *mut i32;
         let bits = side.as_ptr() as *const i32;
         let mut l = 0usize;
         let mut r = n_left;
         let mut i = 0usize;
         while i < n {
-            // SAFETY: the masked load reads rows i..min(i+16, n) of `src` only; every row's
-            // bit word is inside `side`; the masked stores write exactly the rows that go left
-            // (to l..l+k <= n_left) and right (to r..r+kr <= n), so nothing outside `dst`.
+            // SAFETY: the masked loads read rows i..min(i+16, n) of `src` and `rsrc` only
+            // (same length); every row's bit word is inside `side`; the masked stores write
+            // exactly the rows that go left (to l..l+k <= n_left) and right (to r..r+kr <= n),
+            // so nothing outside `dst` and `rdst` (same length as `src`).
             let valid = first_lanes(n - i);
             let ids = _mm512_maskz_loadu_epi32(valid, sp.add(i));
+            let ranks = _mm512_maskz_loadu_epi32(valid, rsp.add(i));
             let left = bits_set(bits, ids, valid);
             let right = valid & !left;
             let k = left.count_ones() as usize;
@@ -491,10 +560,14 @@ mod avx512 {
             if need_left {
                 let lp = _mm512_maskz_compress_epi32(left, ids);
                 _mm512_mask_storeu_epi32(dp.add(l), first_lanes(k), lp);
+                let lr = _mm512_maskz_compress_epi32(left, ranks);
+                _mm512_mask_storeu_epi32(rdp.add(l), first_lanes(k), lr);
             }
             if need_right {
                 let rpk = _mm512_maskz_compress_epi32(right, ids);
                 _mm512_mask_storeu_epi32(dp.add(r), first_lanes(kr), rpk);
+                let rr = _mm512_maskz_compress_epi32(right, ranks);
+                _mm512_mask_storeu_epi32(rdp.add(r), first_lanes(kr), rr);
             }
             l += k;
             r += kr;
@@ -502,24 +575,39 @@ mod avx512 {
         }
     }
 
-    #[target_feature(enable = "avx512f,avx512dq")]
-    pub(super) unsafe fn filter(src: &[u32], dst: &mut [u32], bits: &[u64]) -> usize {
+    #[target_feature(enable = "avx512f,avx512dq,popcnt")]
+    pub(super) unsafe fn filter(
+        src: &[u32],
+        rsrc: &[u32],
+        dst: &mut [u32],
+        rdst: &mut [u32],
+        bits: &[u64],
+        rename: &[u32],
+    ) -> usize {
         let n = src.len();
         let sp = src.as_ptr() as *const i32;
         let bp = bits.as_ptr() as *const i32;
+        let np = rename.as_ptr() as *const i32;
         let dp = dst.as_mut_ptr() as *mut i32;
+        let rsp = rsrc.as_ptr() as *const i32;
+        let rdp = rdst.as_mut_ptr() as *mut i32;
         let mut k = 0usize;
         let mut i = 0usize;
         while i < n {
-            // SAFETY: the masked load reads rows i..min(i+16, n) of `src` only; every row's
-            // bit word is inside `bits`; the masked store writes kept rows only, to
-            // k..k+c <= (number kept) < dst.len().
+            // SAFETY: the masked loads read rows i..min(i+16, n) of `src` and `rsrc` only (same
+            // length); every row's bit word is inside `bits`; the masked stores write kept rows
+            // only, to k..k+c <= (number kept) < dst.len(), rdst.len(); every row is below
+            // `rename.len()` and 2^31, and only kept lanes read it.
             let valid = first_lanes(n - i);
             let ids = _mm512_maskz_loadu_epi32(valid, sp.add(i));
+            let ranks = _mm512_maskz_loadu_epi32(valid, rsp.add(i));
             let keep = bits_set(bp, ids, valid);
             let c = keep.count_ones() as usize;
-            let packed = _mm512_maskz_compress_epi32(keep, ids);
+            let renamed = _mm512_mask_i32gather_epi32::<4>(_mm512_setzero_si512(), keep, ids, np);
+            let packed = _mm512_maskz_compress_epi32(keep, renamed);
             _mm512_mask_storeu_epi32(dp.add(k), first_lanes(c), packed);
+            let packed = _mm512_maskz_compress_epi32(keep, ranks);
+            _mm512_mask_storeu_epi32(rdp.add(k), first_lanes(c), packed);
             k += c;
             i += 16;
         }
@@ -533,10 +621,11 @@ mod tests {
     use crate::rng::Rng;
 
     /// `n` rows with random ranks (`distinct` values) and payloads; `seg` holds the rows in
-    /// rank order.
+    /// rank order, `sranks` their ranks in that order.
     struct Case {
         seg: Vec<u32>,
         ranks: Vec<u32>,
+        sranks: Vec<u32>,
         pay: Vec<u64>,
     }
 
@@ -554,7 +643,13 @@ mod tests {
                 (((w * q) << WEIGHT_BITS) as u64) | w as u64
             })
             .collect();
-        Case { seg, ranks, pay }
+        let sranks = seg.iter().map(|&id| ranks[id as usize]).collect();
+        Case {
+            seg,
+            ranks,
+            sranks,
+            pay,
+        }
     }
 
     fn totals(pay: &[u64]) -> (i64, i64) {
@@ -590,7 +685,7 @@ mod tests {
                     expected = Some((proxy, i));
                 }
             }
-            let got = scan(Isa::Portable, &c.seg, &c.ranks, &c.pay, 0, 0, &spec);
+            let got = scan(Isa::Portable, &c.seg, &c.sranks, &c.pay, 0, 0, &spec);
             assert_eq!(got.map(|c| c.pos), expected.map(|e| e.1), "n = {n}");
         }
     }
@@ -619,8 +714,8 @@ mod tests {
                         mu: st as f64 / wt as f64,
                         w_total: wt as f64,
                     };
-                    let a = scan(Isa::Portable, &c.seg, &c.ranks, &c.pay, w0, s0, &spec);
-                    let b = scan(isa, &c.seg, &c.ranks, &c.pay, w0, s0, &spec);
+                    let a = scan(Isa::Portable, &c.seg, &c.sranks, &c.pay, w0, s0, &spec);
+                    let b = scan(isa, &c.seg, &c.sranks, &c.pay, w0, s0, &spec);
                     assert_eq!(a, b, "scan n={n} distinct={distinct} first={first}");
                 }
 
@@ -633,17 +728,43 @@ mod tests {
                     }
                 }
                 let goes_left = |id: u32| bit(&side, id);
-                let mut a = vec![0u32; n];
-                let mut b = vec![0u32; n];
-                partition(Isa::Portable, &c.seg, &mut a, &side, (n_left, (true, true)));
-                partition(isa, &c.seg, &mut b, &side, (n_left, (true, true)));
-                assert_eq!(a, b, "partition n={n}");
+                let src = (&c.seg[..], &c.sranks[..]);
+                let (mut a, mut ar) = (vec![0u32; n], vec![0u32; n]);
+                let (mut b, mut br) = (vec![0u32; n], vec![0u32; n]);
+                let split = (n_left, (true, true));
+                partition(Isa::Portable, src, (&mut a, &mut ar), &side, split);
+                partition(isa, src, (&mut b, &mut br), &side, split);
+                assert_eq!((&a, &ar), (&b, &br), "partition n={n}");
+                let sranks_of = |ids: &[u32]| -> Vec<u32> {
+                    ids.iter().map(|&id| c.ranks[id as usize]).collect()
+                };
+                assert_eq!(ar, sranks_of(&a), "partition ranks n={n}");
+                // Each side alone writes the same entries.
+                for need in [(true, false), (false, true)] {
+                    let (mut s, mut sr) = (a.clone(), ar.clone());
+                    let (lo, hi) = if need.0 { (0, n_left) } else { (n_left, n) };
+                    s[lo..hi].fill(u32::MAX);
+                    sr[lo..hi].fill(u32::MAX);
+                    partition(isa, src, (&mut s, &mut sr), &side, (n_left, need));
+                    assert_eq!((&s, &sr), (&a, &ar), "partition n={n} {need:?}");
+                }
                 let (mut fa, mut fb) = (vec![0u32; n + 1], vec![0u32; n + 1]);
-                let ka = filter(Isa::Portable, &c.seg, &mut fa, &side);
-                let kb = filter(isa, &c.seg, &mut fb, &side);
+                let (mut fra, mut frb) = (vec![0u32; n + 1], vec![0u32; n + 1]);
+                let ident: Vec<u32> = (0..n as u32).collect();
+                let ka = filter(Isa::Portable, src, (&mut fa, &mut fra), &side, &ident);
+                let kb = filter(isa, src, (&mut fb, &mut frb), &side, &ident);
                 assert_eq!((ka, &fa[..ka]), (kb, &fb[..kb]), "filter n={n}");
+                assert_eq!(&fra[..ka], &frb[..kb], "filter ranks n={n}");
+                assert_eq!(&fra[..ka], &sranks_of(&fa[..ka])[..]);
                 assert_eq!(ka, n_left);
                 assert_eq!(&fa[..ka], &a[..n_left]);
+                // Renaming: the kept rows come out renamed, the same way in both versions.
+                let rename: Vec<u32> = (0..n as u32).map(|r| r.wrapping_mul(7919) % 1000).collect();
+                let ka = filter(Isa::Portable, src, (&mut fa, &mut fra), &side, &rename);
+                let kb = filter(isa, src, (&mut fb, &mut frb), &side, &rename);
+                assert_eq!((ka, &fa[..ka]), (kb, &fb[..kb]), "filter renamed n={n}");
+                let expect: Vec<u32> = a[..n_left].iter().map(|&r| rename[r as usize]).collect();
+                assert_eq!(&fa[..ka], &expect[..]);
                 // Stable, and split at n_left.
                 let rank = |id: &u32| c.ranks[*id as usize];
                 assert!(a[..n_left].iter().all(|&id| goes_left(id)));

@@ -70,9 +70,12 @@ pub async fn train_full(
     let (rows_train, rows_test) = (train.y.len(), test.y.len());
     let stock = e.stock.to_string();
     let (preds, model, test) = blocking(move || {
-        let forest = Forest::fit(&train.x, &train.y, &params)?;
+        let mut forest = Forest::fit(&train.x, &train.y, &params)?;
         drop(train);
         let preds = forest.predict(&test.x)?;
+        // The thread count is this machine's business, not the model's: the stored grove is
+        // the same bytes whatever it was trained with.
+        forest.set_n_threads(None)?;
         Ok((preds, forest.to_bytes()?, test))
     })
     .await
