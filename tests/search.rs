@@ -168,7 +168,8 @@ fn promised_keys(spec: &RunSpec) -> Vec<String> {
     }
     for stage in RUN_STAGES {
         keys.push(layout::stage_log_key(&run, stage.as_str()));
-        for (unit, _) in stage_units(stage, spec, std::slice::from_ref(&s), "groves-data").unwrap() {
+        for (unit, _) in stage_units(stage, spec, std::slice::from_ref(&s), "groves-data").unwrap()
+        {
             keys.push(layout::done_key(&run, stage.as_str(), &unit));
             keys.push(layout::timing_key(&run, stage.as_str(), &unit));
         }
