@@ -97,6 +97,29 @@ pub async fn split_target(
     Ok((df, y, rows))
 }
 
+/// Sums the predictions of the groves stored under `keys` (in order), checking each covers
+/// `rows`. Returns the sum, how many groves were found and the indices of the missing ones.
+pub async fn sum_groves(
+    store: &dyn Store,
+    keys: impl Iterator<Item = (u32, String)>,
+    rows: &[u32],
+) -> Result<(Vec<f64>, u32, Vec<u32>)> {
+    let mut sum = vec![0.0; rows.len()];
+    let (mut found, mut missing) = (0, Vec::new());
+    for (g, key) in keys {
+        match read_grove_preds(store, &key, rows).await? {
+            Some(p) => {
+                found += 1;
+                for (s, v) in sum.iter_mut().zip(p) {
+                    *s += v;
+                }
+            }
+            None => missing.push(g),
+        }
+    }
+    Ok((sum, found, missing))
+}
+
 /// Averages groves' predictions in grove order (sum, then one division: the same result
 /// whatever the order the groves finished in).
 pub fn average(sum: &mut [f64], count: u32) {
@@ -112,21 +135,9 @@ pub async fn pred_mses(store: &dyn Store, e: &StockEvent) -> Result<PredMsesRepo
     let (_, y, rows) = split_target(store, &e.run, &e.stock, Split::Validation).await?;
     let mut settings = Vec::new();
     for setting in grid(&spec) {
-        let mut sum = vec![0.0; y.len()];
-        let mut found = 0;
-        let mut missing = Vec::new();
-        for g in 0..spec.groves {
-            let key = layout::val_preds_key(&e.run, &e.stock, setting, g);
-            match read_grove_preds(store, &key, &rows).await? {
-                Some(p) => {
-                    found += 1;
-                    for (s, v) in sum.iter_mut().zip(p) {
-                        *s += v;
-                    }
-                }
-                None => missing.push(g),
-            }
-        }
+        let keys =
+            (0..spec.groves).map(|g| (g, layout::val_preds_key(&e.run, &e.stock, setting, g)));
+        let (mut sum, found, missing) = sum_groves(store, keys, &rows).await?;
         let usable = found > 0 && (missing.is_empty() || spec.allow_missing);
         let mse = usable.then(|| {
             average(&mut sum, found);

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::common::{f64_column, read_manifest, table_err, write_table, Clock, Result};
 use super::min_mse::read_best;
 use super::param_preds::mse;
-use super::pred_mses::{average, read_grove_preds, split_target};
+use super::pred_mses::{average, split_target, sum_groves};
 use crate::events::StockEvent;
 use crate::features::{DATE, ROW, TYPPRICE};
 use crate::layout::{self, Split, Unit};
@@ -41,20 +41,8 @@ pub async fn test_full(store: &dyn Store, e: &StockEvent) -> Result<TestResult> 
     let naive = f64_column(&df, &split_key, TYPPRICE)?;
     clock.read_done();
 
-    let mut sum = vec![0.0; y.len()];
-    let (mut found, mut missing) = (0, Vec::new());
-    for g in 0..spec.final_groves {
-        let key = layout::test_preds_key(&e.run, &e.stock, g);
-        match read_grove_preds(store, &key, &rows).await? {
-            Some(p) => {
-                found += 1;
-                for (s, v) in sum.iter_mut().zip(p) {
-                    *s += v;
-                }
-            }
-            None => missing.push(g),
-        }
-    }
+    let keys = (0..spec.final_groves).map(|g| (g, layout::test_preds_key(&e.run, &e.stock, g)));
+    let (mut sum, found, missing) = sum_groves(store, keys, &rows).await?;
     let usable = found > 0 && (missing.is_empty() || spec.allow_missing);
     let naive_mse = mse(&naive, &y);
     let test_mse = usable.then(|| {
