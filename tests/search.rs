@@ -92,7 +92,7 @@ async fn drive(store: &dyn Store, invoker: &dyn Invoker, spec: &RunSpec) -> RunO
         .unwrap()
     {
         DriveOutcome::Finished(o) => o,
-        DriveOutcome::Paused { stage } => panic!("paused in {stage}"),
+        DriveOutcome::Paused { stage, .. } => panic!("paused in {stage}"),
     }
 }
 
@@ -166,7 +166,7 @@ fn promised_keys(spec: &RunSpec) -> Vec<String> {
     for split in Split::ALL {
         keys.push(layout::features_key(&run, split, &s));
     }
-    for stage in RUN_STAGES {
+    for &stage in RUN_STAGES {
         keys.push(layout::stage_log_key(&run, stage.as_str()));
         for (unit, _) in stage_units(stage, spec, std::slice::from_ref(&s), "groves-data").unwrap()
         {
@@ -201,6 +201,13 @@ fn assert_same(a: &BTreeMap<String, bytes::Bytes>, b: &BTreeMap<String, bytes::B
         differ.is_empty(),
         "{what}: these objects differ: {differ:?}"
     );
+}
+
+/// The objects whose keys start with one of `prefixes`.
+fn only(m: BTreeMap<String, bytes::Bytes>, prefixes: &[&str]) -> BTreeMap<String, bytes::Bytes> {
+    m.into_iter()
+        .filter(|(k, _)| prefixes.iter().any(|p| k.starts_with(p)))
+        .collect()
 }
 
 /// Every object of the run, by key (the raw file excluded).
@@ -414,7 +421,7 @@ async fn every_unit_run_again_leaves_the_same_bytes() {
     // The others rewrite their timing records, so the timing tables would change from here.
     let skip = ["timings/", "runs/run=twice/stages/", "timing_metrics/"];
     let before = snapshot(store, &skip).await;
-    for stage in RUN_STAGES {
+    for &stage in RUN_STAGES {
         if stage != Stage::TimingMetrics {
             rerun(stage).await;
         }
@@ -467,11 +474,7 @@ async fn a_grove_that_fails_once_is_retried() {
         "test_mse/",
         "test_preds/",
     ];
-    let pick = |m: BTreeMap<String, bytes::Bytes>| -> BTreeMap<String, bytes::Bytes> {
-        m.into_iter()
-            .filter(|(k, _)| results.iter().any(|p| k.starts_with(p)))
-            .collect()
-    };
+    let pick = |m| only(m, &results);
     let a = pick(snapshot(b.store.as_ref(), &[]).await);
     assert_eq!(a.len(), 8 + 1 + 1 + 1 + 3);
     assert_same(
@@ -627,12 +630,17 @@ async fn a_paused_parent_resumes_and_fan_out_skips_finished_units() {
     let r = drive_run(store, &invoker, &spec, "groves-data", &opts, &Quiet)
         .await
         .unwrap();
-    assert_eq!(
-        r,
-        DriveOutcome::Paused {
-            stage: Stage::Processing
-        }
-    );
+    let DriveOutcome::Paused {
+        stage,
+        spec: resolved,
+    } = r
+    else {
+        panic!("not paused: {r:?}")
+    };
+    assert_eq!(stage, Stage::Processing);
+    // The resolved run a new parent goes on with: same id, the stocks filled in.
+    assert_eq!(resolved.run, spec.run);
+    assert_eq!(resolved.stocks, [sym()]);
     invoker.wait_idle().await;
 
     // The original one-stage parent: param-preds units from the manifest, all invoked once.
@@ -701,11 +709,7 @@ async fn the_whole_search_on_s3_equals_the_local_run() {
         "test_forecast/",
         "status/",
     ];
-    let pick = |m: BTreeMap<String, bytes::Bytes>| -> BTreeMap<String, bytes::Bytes> {
-        m.into_iter()
-            .filter(|(k, _)| results.iter().any(|p| k.starts_with(p)))
-            .collect()
-    };
+    let pick = |m| only(m, &results);
     let a = pick(snapshot(s3.as_ref(), &[]).await);
     let b = pick(snapshot(local.store.as_ref(), &[]).await);
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());

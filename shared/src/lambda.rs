@@ -107,10 +107,10 @@ impl Function {
                         outcome.check()?;
                         Ok(value)
                     }
-                    DriveOutcome::Paused { stage } => {
+                    DriveOutcome::Paused { stage, spec } => {
                         // Go on in a fresh invocation: the manifest and the stage logs in the
                         // bucket say where this one stopped.
-                        let mut next = crate::stages::parent::prepare_run(&store, spec).await?;
+                        let mut next = *spec;
                         next.bucket = Some(bucket);
                         let payload = serde_json::to_value(&next)?;
                         invoker.invoke(Stage::Parent, "parent", payload).await?;

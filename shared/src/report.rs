@@ -8,7 +8,7 @@ use crate::events::{RunSpec, Stage};
 use crate::ids::{RunId, Symbol};
 use crate::layout;
 use crate::stages::common::{read_manifest, read_table, Result, StageError};
-use crate::stages::parent::{StageLog, RUN_STAGES};
+use crate::stages::parent::{read_stage_log, StageLog, RUN_STAGES};
 use crate::stages::pred_mses::{read_scores, SettingScore};
 use crate::stages::timing_metrics::{read_timings, summarise, StageCost, ViewRow};
 use crate::store::Store;
@@ -109,7 +109,8 @@ async fn stock_row(store: &dyn Store, run: &RunId, stock: &Symbol) -> Result<Sto
         Err(e) => return Err(e),
     }
     let key = layout::test_mse_key(run, stock);
-    match read_table(store, &key, "", "").await {
+    let what = format!("the test result of {stock}");
+    match read_table(store, &key, &what, "run test-full for this stock first").await {
         Ok(df) => {
             row.feat = u32_of(scalar(&df, &key, "feat")?);
             row.samp = u32_of(scalar(&df, &key, "samp")?);
@@ -148,12 +149,8 @@ pub async fn load(store: &dyn Store, run: &RunId) -> Result<RunReport> {
         stocks.push(stock_row(store, run, s).await?);
     }
     let mut stages = Vec::new();
-    for stage in RUN_STAGES {
-        if let Ok(bytes) = store.get(&layout::stage_log_key(run, stage.as_str())).await {
-            if let Ok(log) = serde_json::from_slice::<StageLog>(&bytes) {
-                stages.push(log);
-            }
-        }
+    for &stage in RUN_STAGES {
+        stages.extend(read_stage_log(store, run, stage).await);
     }
     let timing_final = stages
         .iter()

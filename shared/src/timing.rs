@@ -54,6 +54,25 @@ pub struct TimingRecord {
 }
 
 impl TimingRecord {
+    /// From the parent's invocation to the unit's start (0 when not invoked by a parent).
+    pub fn invoke_ms(&self) -> f64 {
+        self.invoked_ms
+            .map(|i| (self.started_ms - i).max(0) as f64)
+            .unwrap_or(0.0)
+    }
+
+    /// What Lambda bills: start to end.
+    pub fn duration_ms(&self) -> f64 {
+        (self.finished_ms - self.started_ms).max(0) as f64
+    }
+
+    /// The invocation, or the start if there was none.
+    pub fn first_ms(&self) -> i64 {
+        self.invoked_ms
+            .unwrap_or(self.started_ms)
+            .min(self.started_ms)
+    }
+
     pub fn to_frame(&self) -> PolarsResult<DataFrame> {
         DataFrame::new(
             1,

@@ -60,7 +60,7 @@ pub async fn invoke(store: &StoreRef, args: &InvokeArgs) -> Result<()> {
                             o.check()?;
                             v
                         }
-                        DriveOutcome::Paused { stage } => {
+                        DriveOutcome::Paused { stage, .. } => {
                             serde_json::json!({"paused_in": stage})
                         }
                     }

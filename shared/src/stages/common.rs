@@ -144,6 +144,24 @@ pub fn row_column(df: &DataFrame, key: &str) -> Result<Vec<u32>> {
         .collect()
 }
 
+/// One split of a stock's processed table, and its key.
+pub async fn read_split(
+    store: &dyn Store,
+    run: &RunId,
+    stock: &Symbol,
+    split: Split,
+) -> Result<(String, DataFrame)> {
+    let key = layout::features_key(run, split, stock);
+    let df = read_table(
+        store,
+        &key,
+        &format!("the {split} split of {stock}"),
+        "run processing for this stock and run first",
+    )
+    .await?;
+    Ok((key, df))
+}
+
 /// One or more splits of a stock, ready to train on or predict.
 pub struct Xy {
     pub x: Matrix,
@@ -163,14 +181,7 @@ pub async fn load_xy(
     let mut columns: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     let (mut y, mut rows) = (Vec::new(), Vec::new());
     for split in splits {
-        let key = layout::features_key(run, *split, stock);
-        let df = read_table(
-            store,
-            &key,
-            &format!("the {split} split of {stock}"),
-            "run processing for this stock and run first",
-        )
-        .await?;
+        let (key, df) = read_split(store, run, stock, *split).await?;
         for (col, name) in columns.iter_mut().zip(&names) {
             col.extend(f64_column(&df, &key, name)?);
         }

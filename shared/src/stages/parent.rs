@@ -25,16 +25,8 @@ use crate::layout::{self, Setting, Unit};
 use crate::store::Store;
 use crate::timing::now_ms;
 
-/// The stages of a run, in order.
-pub const RUN_STAGES: [Stage; 7] = [
-    Stage::Processing,
-    Stage::ParamPreds,
-    Stage::PredMses,
-    Stage::MinMse,
-    Stage::TrainFull,
-    Stage::TestFull,
-    Stage::TimingMetrics,
-];
+/// The stages of a run, in order: every stage but the parent.
+pub const RUN_STAGES: &[Stage] = Stage::ALL.split_at(1).1;
 
 /// What the parent reports while it drives (the CLI draws progress bars from it).
 pub trait Progress: Send + Sync {
@@ -150,9 +142,10 @@ impl RunOutcome {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DriveOutcome {
     Finished(RunOutcome),
-    /// Stopped at `stop_at` in this stage; drive again with the same spec to go on.
+    /// Stopped at `stop_at` in this stage; drive again with `spec` (the resolved run) to go on.
     Paused {
         stage: Stage,
+        spec: Box<RunSpec>,
     },
 }
 
@@ -388,7 +381,8 @@ async fn failure_message(store: &dyn Store, key: &str) -> String {
     }
 }
 
-async fn read_stage_log(store: &dyn Store, run: &RunId, stage: Stage) -> Option<StageLog> {
+/// A stage's log, if the parent wrote one and it parses.
+pub async fn read_stage_log(store: &dyn Store, run: &RunId, stage: Stage) -> Option<StageLog> {
     let bytes = store
         .get(&layout::stage_log_key(run, stage.as_str()))
         .await
@@ -665,7 +659,7 @@ pub async fn drive_run(
     let mut pending_missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut accepted_missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut logs = Vec::new();
-    for stage in RUN_STAGES {
+    for &stage in RUN_STAGES {
         let stocks: Vec<Symbol> = if stage == Stage::TimingMetrics {
             Vec::new()
         } else {
@@ -676,7 +670,12 @@ pub async fn drive_run(
         }
         let units = stage_units(stage, &spec, &stocks, bucket)?;
         let log = match run_stage(store, invoker, &spec, stage, units, opts, progress).await? {
-            StageRun::Paused => return Ok(DriveOutcome::Paused { stage }),
+            StageRun::Paused => {
+                return Ok(DriveOutcome::Paused {
+                    stage,
+                    spec: Box::new(spec),
+                })
+            }
             StageRun::Finished(log) => log,
         };
         let mut by_stock: BTreeMap<String, Vec<&UnitFailure>> = BTreeMap::new();

@@ -7,8 +7,8 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use super::common::{
-    f64_column, read_manifest, read_table, row_column, table_err, write_table, Clock, Result,
-    StageError,
+    f64_column, read_manifest, read_split, read_table, row_column, table_err, write_table, Clock,
+    Result, StageError,
 };
 use super::param_preds::mse;
 use crate::events::{RunSpec, StockEvent};
@@ -84,14 +84,7 @@ pub async fn split_target(
     stock: &Symbol,
     split: Split,
 ) -> Result<(DataFrame, Vec<f64>, Vec<u32>)> {
-    let key = layout::features_key(run, split, stock);
-    let df = read_table(
-        store,
-        &key,
-        &format!("the {split} split of {stock}"),
-        "run processing for this stock and run first",
-    )
-    .await?;
+    let (key, df) = read_split(store, run, stock, split).await?;
     let y = f64_column(&df, &key, TARGET)?;
     let rows = row_column(&df, &key)?;
     Ok((df, y, rows))

@@ -108,17 +108,3 @@ fn result_frame(r: &TestResult) -> PolarsResult<DataFrame> {
         ],
     )
 }
-
-/// Reads a stock's test result back (for reports).
-pub async fn read_result(
-    store: &dyn Store,
-    run: &crate::ids::RunId,
-    stock: &crate::ids::Symbol,
-) -> Result<Option<DataFrame>> {
-    let key = layout::test_mse_key(run, stock);
-    match super::common::read_table(store, &key, "", "").await {
-        Ok(df) => Ok(Some(df)),
-        Err(super::common::StageError::Missing { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
-}

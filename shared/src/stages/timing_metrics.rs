@@ -18,43 +18,12 @@ use crate::layout::{self, Unit};
 use crate::pricing;
 use crate::store::Store;
 use crate::table::from_parquet;
+use crate::timing::TimingRecord;
 
 pub const STAGE: &str = "timing-metrics";
 
 /// Concurrent reads of timing records (thousands of small objects on S3).
 const READ_CONCURRENCY: usize = 32;
-
-/// One unit's timing, as read back.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct UnitTiming {
-    pub stage: String,
-    pub unit: String,
-    pub stock: Option<String>,
-    pub invoked_ms: Option<i64>,
-    pub started_ms: i64,
-    pub finished_ms: i64,
-    pub read_ms: f64,
-    pub compute_ms: f64,
-    pub write_ms: f64,
-    pub executor: String,
-    pub memory_mb: Option<u32>,
-}
-
-impl UnitTiming {
-    pub fn invoke_ms(&self) -> f64 {
-        self.invoked_ms
-            .map(|i| (self.started_ms - i).max(0) as f64)
-            .unwrap_or(0.0)
-    }
-    pub fn duration_ms(&self) -> f64 {
-        (self.finished_ms - self.started_ms).max(0) as f64
-    }
-    pub fn first_ms(&self) -> i64 {
-        self.invoked_ms
-            .unwrap_or(self.started_ms)
-            .min(self.started_ms)
-    }
-}
 
 /// One row of the views table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -89,7 +58,7 @@ pub struct TimingMetrics {
 }
 
 /// Reads every timing record of `run`.
-pub async fn read_timings(store: &dyn Store, run: &RunId) -> Result<Vec<UnitTiming>> {
+pub async fn read_timings(store: &dyn Store, run: &RunId) -> Result<Vec<TimingRecord>> {
     let keys: Vec<String> = store
         .list(&layout::timings_prefix(run))
         .await?
@@ -108,7 +77,7 @@ pub async fn read_timings(store: &dyn Store, run: &RunId) -> Result<Vec<UnitTimi
         .await
 }
 
-fn parse_record(df: &DataFrame, key: &str) -> Result<UnitTiming> {
+fn parse_record(df: &DataFrame, key: &str) -> Result<TimingRecord> {
     let bad = |what: &str| StageError::Invalid(format!("{key}: timing record: {what}"));
     let col = |name: &str, dt: DataType| {
         df.column(name)
@@ -135,7 +104,8 @@ fn parse_record(df: &DataFrame, key: &str) -> Result<UnitTiming> {
             .get(0)
             .ok_or_else(|| bad(name))
     };
-    Ok(UnitTiming {
+    Ok(TimingRecord {
+        run: text("run")?.ok_or_else(|| bad("run"))?,
         stage: text("stage")?.ok_or_else(|| bad("stage"))?,
         unit: text("unit")?.ok_or_else(|| bad("unit"))?,
         stock: text("stock")?,
@@ -147,12 +117,13 @@ fn parse_record(df: &DataFrame, key: &str) -> Result<UnitTiming> {
         write_ms: float("write_ms")?,
         executor: text("executor")?.unwrap_or_default(),
         memory_mb: int("memory_mb")?.map(|m| m as u32),
+        threads: int("threads")?.map_or(1, |t| t as u32),
     })
 }
 
 /// The three views and the costs of a set of timing records. `memory_mb` is the memory size
 /// assumed for records that did not run on Lambda.
-pub fn summarise(run: &RunId, records: &[UnitTiming], memory_mb: u32) -> TimingMetrics {
+pub fn summarise(run: &RunId, records: &[TimingRecord], memory_mb: u32) -> TimingMetrics {
     let mut stages: Vec<&str> = records.iter().map(|r| r.stage.as_str()).collect();
     let order = |s: &str| {
         Stage::from_name(s)
@@ -166,11 +137,11 @@ pub fn summarise(run: &RunId, records: &[UnitTiming], memory_mb: u32) -> TimingM
     let mut run_seq = 0.0;
     let mut run_par = 0.0;
     for stage in stages {
-        let rs: Vec<&UnitTiming> = records.iter().filter(|r| r.stage == stage).collect();
+        let rs: Vec<&TimingRecord> = records.iter().filter(|r| r.stage == stage).collect();
         let n = rs.len() as u64;
-        let sum = |f: &dyn Fn(&UnitTiming) -> f64| rs.iter().map(|r| f(r)).sum::<f64>();
-        let max = |f: &dyn Fn(&UnitTiming) -> f64| rs.iter().map(|r| f(r)).fold(0.0, f64::max);
-        let total = |r: &UnitTiming| r.invoke_ms() + r.duration_ms();
+        let sum = |f: &dyn Fn(&TimingRecord) -> f64| rs.iter().map(|r| f(r)).sum::<f64>();
+        let max = |f: &dyn Fn(&TimingRecord) -> f64| rs.iter().map(|r| f(r)).fold(0.0, f64::max);
+        let total = |r: &TimingRecord| r.invoke_ms() + r.duration_ms();
         let seq_total = sum(&total);
         let par_total = max(&total);
         run_seq += seq_total;
@@ -179,7 +150,7 @@ pub fn summarise(run: &RunId, records: &[UnitTiming], memory_mb: u32) -> TimingM
             stage: stage.to_string(),
             view: "sequential",
             units: n,
-            invoke_s: Some(s(sum(&UnitTiming::invoke_ms))),
+            invoke_s: Some(s(sum(&TimingRecord::invoke_ms))),
             read_s: Some(s(sum(&|r| r.read_ms))),
             compute_s: Some(s(sum(&|r| r.compute_ms))),
             write_s: Some(s(sum(&|r| r.write_ms))),
@@ -189,7 +160,7 @@ pub fn summarise(run: &RunId, records: &[UnitTiming], memory_mb: u32) -> TimingM
             stage: stage.to_string(),
             view: "parallel",
             units: n,
-            invoke_s: Some(s(max(&UnitTiming::invoke_ms))),
+            invoke_s: Some(s(max(&TimingRecord::invoke_ms))),
             read_s: Some(s(max(&|r| r.read_ms))),
             compute_s: Some(s(max(&|r| r.compute_ms))),
             write_s: Some(s(max(&|r| r.write_ms))),
@@ -214,7 +185,7 @@ pub fn summarise(run: &RunId, records: &[UnitTiming], memory_mb: u32) -> TimingM
         costs.push(StageCost {
             stage: stage.to_string(),
             invocations: n,
-            duration_s: s(sum(&UnitTiming::duration_ms)),
+            duration_s: s(sum(&TimingRecord::duration_ms)),
             gb_s,
             cost_usd: pricing::cost_usd(gb_s, n),
         });
