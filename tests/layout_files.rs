@@ -22,23 +22,47 @@ fn every_stage_has_a_sample_event_that_parses() {
     }
 }
 
+/// The function names `template.yaml` builds (`BuildProperties: Binary: <name>`).
+fn template_binaries(template: &str) -> Vec<String> {
+    template
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Binary: "))
+        .map(|b| b.trim().to_string())
+        .collect()
+}
+
 #[test]
-fn every_function_crate_has_an_event_and_a_template_entry() {
+fn every_function_crate_has_an_event_and_a_template_entry_and_back() {
     let template = std::fs::read_to_string(repo().join("template.yaml")).unwrap();
-    let mut seen = 0;
+    let binaries = template_binaries(&template);
+    let mut crates = Vec::new();
     for entry in std::fs::read_dir(repo().join("functions")).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        seen += 1;
-        let stage =
-            Stage::from_name(&name).unwrap_or_else(|_| panic!("functions/{name} is not a stage"));
-        assert!(repo()
-            .join("events")
-            .join(format!("{stage}.json"))
-            .is_file());
+        let event = repo().join("events").join(format!("{name}.json"));
+        let json = std::fs::read(&event).unwrap_or_else(|e| panic!("{}: {e}", event.display()));
+        match Stage::from_name(&name) {
+            Ok(stage) => {
+                parse_event(stage, &json).unwrap_or_else(|e| panic!("{}: {e}", event.display()));
+            }
+            Err(_) if name == "trigger" => {
+                let n = shared::trigger::parse_notification(&json)
+                    .unwrap_or_else(|e| panic!("{}: {e}", event.display()));
+                assert!(!n.records.is_empty(), "{}", event.display());
+            }
+            Err(_) => panic!("functions/{name} is neither a stage nor the trigger"),
+        }
         assert!(
-            template.contains(&format!("Binary: {name}\n")),
+            binaries.contains(&name),
             "template.yaml has no function built from the {name} binary"
         );
+        crates.push(name);
     }
-    assert!(seen >= 1);
+    for b in &binaries {
+        assert!(
+            crates.contains(b),
+            "template.yaml builds {b}, but there is no functions/{b} crate"
+        );
+    }
+    assert_eq!(crates.len(), 9, "{crates:?}");
+    assert_eq!(binaries.len(), crates.len(), "{binaries:?}");
 }

@@ -99,6 +99,8 @@ fn f64s(df: &DataFrame, col: &str) -> Vec<f64> {
 fn rows(df: &DataFrame) -> Vec<u32> {
     df.column("row")
         .unwrap()
+        .cast(&DataType::UInt32)
+        .unwrap()
         .u32()
         .unwrap()
         .into_no_null_iter()

@@ -3,11 +3,10 @@
 //! twice, retries of failing and silent groves, missing groves reported and never averaged
 //! away unless allowed — on a local folder and on a real S3-compatible server.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use groves_tests::{gen_raw, MotoServer};
+use groves_tests::{assert_same, gen_raw, only, snapshot, MotoServer};
 use polars::prelude::*;
 use serde_json::Value;
 use shared::events::{parse_event, FanOutEvent, RunSpec, Stage};
@@ -188,38 +187,6 @@ fn promised_keys(spec: &RunSpec) -> Vec<String> {
     }
     keys.sort();
     keys
-}
-
-/// Asserts two snapshots are equal, naming the keys that differ (not dumping bytes).
-fn assert_same(a: &BTreeMap<String, bytes::Bytes>, b: &BTreeMap<String, bytes::Bytes>, what: &str) {
-    let differ: Vec<&String> = a
-        .keys()
-        .chain(b.keys())
-        .filter(|k| a.get(*k) != b.get(*k))
-        .collect();
-    assert!(
-        differ.is_empty(),
-        "{what}: these objects differ: {differ:?}"
-    );
-}
-
-/// The objects whose keys start with one of `prefixes`.
-fn only(m: BTreeMap<String, bytes::Bytes>, prefixes: &[&str]) -> BTreeMap<String, bytes::Bytes> {
-    m.into_iter()
-        .filter(|(k, _)| prefixes.iter().any(|p| k.starts_with(p)))
-        .collect()
-}
-
-/// Every object of the run, by key (the raw file excluded).
-async fn snapshot(store: &dyn Store, skip: &[&str]) -> BTreeMap<String, bytes::Bytes> {
-    let mut out = BTreeMap::new();
-    for m in store.list("").await.unwrap() {
-        if m.key.starts_with("raw/") || skip.iter().any(|p| m.key.starts_with(p)) {
-            continue;
-        }
-        out.insert(m.key.clone(), store.get(&m.key).await.unwrap());
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

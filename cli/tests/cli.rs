@@ -98,7 +98,7 @@ fn run_on_an_empty_store_generates_and_runs_the_whole_search() {
         "val_preds/run=default/stock=TCS/f5_s5_g0.parquet",
         "test_mse/run=default/stock=RELIANCE/part-0.parquet",
         "models/run=default/stock=TCS/g0.grove",
-        "timing_metrics/run=default/table=costs/part-0.parquet",
+        "timing_metrics/costs/run=default/part-0.parquet",
     ] {
         assert!(
             files.iter().any(|f| f == want),
@@ -263,7 +263,7 @@ fn s3_store_from_the_standard_environment() {
         "features/run=default/split=train/stock=INFY/part-0.parquet",
         "processing_stats/run=default/stock=INFY/part-0.parquet",
         "test_mse/run=default/stock=INFY/part-0.parquet",
-        "timing_metrics/run=default/table=views/part-0.parquet",
+        "timing_metrics/views/run=default/part-0.parquet",
     ] {
         assert!(
             keys.iter().any(|k| k == want),

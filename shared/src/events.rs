@@ -412,6 +412,18 @@ fn check_bucket(field: &str, value: &str) -> Result<(), String> {
     }
 }
 
+/// Seeds are stored in the tables, which hold signed 64-bit integers (Athena's `bigint`).
+fn check_seed(seed: u64) -> Result<(), String> {
+    if seed > i64::MAX as u64 {
+        Err(format!(
+            "field `seed`: must be at most {} (stored as a signed 64-bit integer), got {seed}",
+            i64::MAX
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 trait Validate {
     fn validate(&self) -> Result<(), String>;
 }
@@ -451,6 +463,7 @@ impl Validate for RunSpec {
                 return Err(format!("field `stocks`: {s} appears twice"));
             }
         }
+        check_seed(self.seed)?;
         check_list("feat", &self.feat, 1, N_FEATURES as u32)?;
         check_list("samp", &self.samp, 2, 1_000_000)?;
         check_range("groves", self.groves, 1, MAX_GROVES)?;
@@ -470,6 +483,7 @@ impl Validate for ProcessingEvent {
     fn validate(&self) -> Result<(), String> {
         check_bucket("inbucket", &self.inbucket)?;
         check_bucket("outbucket", &self.outbucket)?;
+        check_seed(self.seed)?;
         crate::stages::processing::raw_key_and_symbol(&self.file)
             .map(|_| ())
             .map_err(|e| format!("field `file`: {e}"))
@@ -547,6 +561,11 @@ fn decode_parent(json: &[u8]) -> Result<ParentEvent, EventError> {
 }
 
 /// Parses and checks the event of `stage`.
+/// A whole-run event on its own (`type` may be left out): the trigger's configured search.
+pub fn parse_run_spec(json: &[u8]) -> Result<RunSpec, EventError> {
+    decode(Stage::Parent, json)
+}
+
 pub fn parse_event(stage: Stage, json: &[u8]) -> Result<StageEvent, EventError> {
     Ok(match stage {
         Stage::Parent => StageEvent::Parent(decode_parent(json)?),

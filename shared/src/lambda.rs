@@ -13,6 +13,7 @@ use crate::invoke::{FunctionNames, Invoker, LambdaInvoker};
 use crate::stages::parent::{drive_run, fan_out, DriveOptions, DriveOutcome, Quiet};
 use crate::stages::{run_unit, Buckets, FaultPlan, UnitContext};
 use crate::store::{client_from_env, S3Store, Store};
+use crate::trigger::TriggerConfig;
 
 /// JSON logs (CloudWatch parses them), level from `RUST_LOG` (default `info`).
 pub fn init_tracing() {
@@ -66,6 +67,7 @@ struct Function {
 
 impl Function {
     async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+        tracing::info!(stage = %self.stage, request_id = %event.context.request_id, "event");
         let bytes = serde_json::to_vec(&event.payload)?;
         let parsed = parse_event(self.stage, &bytes)?;
         match (&parsed, &self.invoker) {
@@ -93,11 +95,20 @@ impl Function {
             ParentEvent::Run(spec) => {
                 let bucket = parent_bucket(spec.bucket.as_deref())?;
                 let store = S3Store::new(self.s3.clone(), &bucket);
-                let left = deadline
-                    .duration_since(std::time::SystemTime::now())
-                    .unwrap_or_default();
+                // A deadline already past on arrival cannot come from Lambda; `cargo lambda
+                // watch` sends a fixed 600000 ms (1970). Drive without a time limit then.
+                let stop_at = match deadline.duration_since(std::time::SystemTime::now()) {
+                    Ok(left) => Some(Instant::now() + left.saturating_sub(PARENT_MARGIN)),
+                    Err(_) => {
+                        tracing::warn!(
+                            ?deadline,
+                            "invocation deadline already past: driving without a time limit"
+                        );
+                        None
+                    }
+                };
                 let opts = DriveOptions {
-                    stop_at: Some(Instant::now() + left.saturating_sub(PARENT_MARGIN)),
+                    stop_at,
                     poll_min: Duration::from_millis(500),
                     poll_max: Duration::from_secs(5),
                 };
@@ -122,19 +133,40 @@ impl Function {
     }
 }
 
+/// The Lambda client (endpoint and region from the standard AWS environment) and the stages'
+/// function names.
+async fn lambda_invoker() -> LambdaInvoker {
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let client = aws_sdk_lambda::Client::new(&sdk);
+    LambdaInvoker::new(client, FunctionNames::from_env(), max_in_flight())
+}
+
+/// Runs the S3 trigger function: every `ObjectCreated` notification for a raw file starts that
+/// stock's processing, or its whole search (see [`crate::trigger`]).
+pub async fn serve_trigger() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    // A bad configuration fails the cold start, before any notification is taken.
+    let config = TriggerConfig::from_env()?;
+    let buckets = S3Buckets(client_from_env().await);
+    let invoker = lambda_invoker().await;
+    let (buckets, invoker, config) = (&buckets, &invoker, &config);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        tracing::info!(request_id = %event.context.request_id, "S3 notification");
+        let bytes = serde_json::to_vec(&event.payload)?;
+        let notification = crate::trigger::parse_notification(&bytes)?;
+        let records = crate::trigger::handle(buckets, invoker, config, &notification).await?;
+        Ok::<Value, lambda_runtime::Error>(json!({ "records": records }))
+    }))
+    .await
+}
+
 /// Runs the Lambda function of `stage`: clients built once per cold start, then every event
 /// handed to the stage's function in `shared`.
 pub async fn serve(stage: Stage) -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let s3 = client_from_env().await;
     let invoker = if stage == Stage::Parent {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let client = aws_sdk_lambda::Client::new(&sdk);
-        Some(LambdaInvoker::new(
-            client,
-            FunctionNames::from_env(),
-            max_in_flight(),
-        ))
+        Some(lambda_invoker().await)
     } else {
         None
     };

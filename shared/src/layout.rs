@@ -40,6 +40,9 @@ pub const TEST_FORECAST_PREFIX: &str = "test_forecast/";
 /// Prefix of the run's timing tables (per stage: actual, fully parallel, sequential; cost).
 pub const TIMING_METRICS_PREFIX: &str = "timing_metrics/";
 
+/// Prefix of the S3 trigger's record of each raw upload it acted on (one per object version).
+pub const TRIGGERS_PREFIX: &str = "triggers/";
+
 /// Name of the single data file inside a partition: one writer per partition, so one file.
 const PART_FILE: &str = "part-0.parquet";
 
@@ -222,14 +225,33 @@ pub fn test_forecast_key(run: &RunId, stock: &Symbol) -> String {
     format!("{TEST_FORECAST_PREFIX}run={run}/stock={stock}/{PART_FILE}")
 }
 
-/// `timing_metrics/run=<run>/table=<views|stages>/part-0.parquet`
+/// `timing_metrics/<views|costs>/run=<run>/part-0.parquet`: the two tables have different
+/// columns, so each has a prefix of its own (one Athena table each).
 pub fn timing_metrics_key(run: &RunId, table: &str) -> String {
-    format!("{TIMING_METRICS_PREFIX}run={run}/table={table}/{PART_FILE}")
+    format!("{TIMING_METRICS_PREFIX}{table}/run={run}/{PART_FILE}")
 }
 
 /// `timings/run=<run>/`: every timing record of a run.
 pub fn timings_prefix(run: &RunId) -> String {
     format!("{TIMINGS_PREFIX}run={run}/")
+}
+
+/// `triggers/stock=<SYMBOL>/<version>.json`: the trigger acted on this version of the stock's raw
+/// file (`version` is the object's version id, else its ETag), so a repeated notification does
+/// not start the work again.
+pub fn trigger_marker_key(stock: &Symbol, version: &str) -> String {
+    // Version ids and ETags are plain ASCII; anything else is replaced so the key stays valid.
+    let version: String = version
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{TRIGGERS_PREFIX}stock={stock}/{version}.json")
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod stages;
 pub mod store;
 pub mod table;
 pub mod timing;
+pub mod trigger;
 
 pub use datagen;
 pub use forest;

@@ -125,3 +125,226 @@ pub fn read_typprice(path: &Path) -> Vec<(String, Option<f64>)> {
         })
         .collect()
 }
+
+/// The workspace's root folder.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// Builds the named Lambda binaries (a no-op when fresh) with the cargo that runs the tests, in
+/// the tests' profile and target directory, and returns the folder holding them.
+pub fn function_binaries(names: &[&str]) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    // <target>/<profile>/deps/<test>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test executable sits in <target>/<profile>/deps")
+        .to_path_buf();
+    let target_dir = profile_dir.parent().expect("<target>/<profile>");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(workspace_root())
+        .env("CARGO_TARGET_DIR", target_dir)
+        .args(["build", "--quiet"]);
+    if !cfg!(debug_assertions) {
+        cmd.arg("--release");
+    }
+    for n in names {
+        cmd.args(["-p", n]);
+    }
+    let status = cmd.status().expect("cannot run cargo build");
+    assert!(
+        status.success(),
+        "building the function binaries {names:?} failed"
+    );
+    profile_dir
+}
+
+/// Free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// One function served by the emulator: its binary (= function name), how many instances run
+/// side by side, and the memory size it reports.
+pub struct Function {
+    pub name: &'static str,
+    pub instances: usize,
+    pub memory_mb: u32,
+}
+
+/// `cargo lambda watch --only-lambda-apis` on a free loopback port, with the workspace's real
+/// function binaries attached to its runtime API (as Lambda runs a `provided.al2023` bootstrap).
+/// Everything is killed on drop; each process logs to a file in `log_dir`.
+pub struct LambdaEmulator {
+    children: Vec<Child>,
+    pub port: u16,
+    pub log_dir: tempfile::TempDir,
+}
+
+impl LambdaEmulator {
+    /// `env` reaches every function (region, credentials, endpoints: the emulator passes nothing
+    /// of its own, see ../shared/LOCAL-AWS.md).
+    pub fn start(bin_dir: &Path, functions: &[Function], env: &[(&str, String)]) -> LambdaEmulator {
+        let port = free_port();
+        let log_dir = tempfile::tempdir().expect("log dir");
+        let logs = log_dir.path().to_path_buf();
+        let log = |name: &str| std::fs::File::create(logs.join(name)).expect("log file");
+        let watch = Command::new("cargo-lambda")
+            .current_dir(workspace_root())
+            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P"])
+            .arg(port.to_string())
+            .stdout(log("watch.log"))
+            .stderr(log("watch.err"))
+            .spawn()
+            .expect("cannot start cargo lambda watch: install it with pip install cargo-lambda (scripts/test.sh does)");
+        let mut emulator = LambdaEmulator {
+            children: vec![watch],
+            port,
+            log_dir,
+        };
+        wait_for_port(port, "cargo lambda watch");
+        for f in functions {
+            for i in 0..f.instances {
+                let child = Command::new(bin_dir.join(f.name))
+                    .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+                    .env("AWS_ENDPOINT_URL_LAMBDA", emulator.endpoint())
+                    .env(
+                        "AWS_LAMBDA_RUNTIME_API",
+                        format!("{}/.rt/{}", emulator.endpoint(), f.name),
+                    )
+                    .env("AWS_LAMBDA_FUNCTION_NAME", f.name)
+                    .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+                    .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", f.memory_mb.to_string())
+                    .stdout(log(&format!("{}.{i}.log", f.name)))
+                    .stderr(log(&format!("{}.{i}.err", f.name)))
+                    .spawn()
+                    .unwrap_or_else(|e| panic!("cannot start {}: {e}", f.name));
+                emulator.children.push(child);
+            }
+        }
+        emulator
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `cargo lambda invoke <function> --data-file <file>`: the function's JSON answer, or the
+    /// error it printed.
+    pub fn invoke(&self, function: &str, data_file: &Path) -> Result<serde_json::Value, String> {
+        let out = Command::new("cargo-lambda")
+            .current_dir(workspace_root())
+            .args([
+                "lambda",
+                "invoke",
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+            ])
+            .arg(self.port.to_string())
+            .args(["--output-format", "json", function, "--data-file"])
+            .arg(data_file)
+            .output()
+            .expect("cannot run cargo lambda invoke");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            return Err(format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)));
+        }
+        serde_json::from_str(&stdout).map_err(|e| format!("{e}: {stdout}"))
+    }
+
+    /// Everything the functions logged, for a failing test's message.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        let mut names: Vec<_> = std::fs::read_dir(self.log_dir.path())
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        names.sort();
+        for p in names {
+            let text = std::fs::read_to_string(&p).unwrap_or_default();
+            if !text.trim().is_empty() {
+                let tail: String = text
+                    .chars()
+                    .rev()
+                    .take(3000)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                out.push_str(&format!("--- {}\n{tail}\n", p.display()));
+            }
+        }
+        out
+    }
+}
+
+impl Drop for LambdaEmulator {
+    fn drop(&mut self) {
+        for c in self.children.iter_mut().rev() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Every object of a store, by key, except those under `skip` prefixes and the raw files.
+pub async fn snapshot(
+    store: &dyn shared::store::Store,
+    skip: &[&str],
+) -> std::collections::BTreeMap<String, bytes::Bytes> {
+    let mut out = std::collections::BTreeMap::new();
+    for m in store.list("").await.expect("list") {
+        if m.key.starts_with("raw/") || skip.iter().any(|p| m.key.starts_with(p)) {
+            continue;
+        }
+        out.insert(m.key.clone(), store.get(&m.key).await.expect("get"));
+    }
+    out
+}
+
+/// The objects whose keys start with one of `prefixes`.
+pub fn only(
+    m: std::collections::BTreeMap<String, bytes::Bytes>,
+    prefixes: &[&str],
+) -> std::collections::BTreeMap<String, bytes::Bytes> {
+    m.into_iter()
+        .filter(|(k, _)| prefixes.iter().any(|p| k.starts_with(p)))
+        .collect()
+}
+
+/// Asserts two snapshots are equal, naming the keys that differ (not dumping bytes).
+pub fn assert_same(
+    a: &std::collections::BTreeMap<String, bytes::Bytes>,
+    b: &std::collections::BTreeMap<String, bytes::Bytes>,
+    what: &str,
+) {
+    let differ: Vec<&String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|k| a.get(*k) != b.get(*k))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{what}: these objects differ: {differ:?}"
+    );
+}

@@ -140,4 +140,12 @@ impl Invoker for LambdaInvoker {
     fn take_failures(&self) -> Vec<HandoffFailure> {
         std::mem::take(&mut *self.failures.lock().unwrap_or_else(|p| p.into_inner()))
     }
+
+    async fn settle(&self) -> Vec<HandoffFailure> {
+        // Every background call holds a slot until it is answered: owning them all means none
+        // is left. The semaphore is never closed, so acquiring cannot fail.
+        let capacity = u32::try_from(self.capacity).unwrap_or(u32::MAX);
+        let _all = self.slots.acquire_many(capacity).await;
+        self.take_failures()
+    }
 }

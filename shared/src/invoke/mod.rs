@@ -52,4 +52,10 @@ pub trait Invoker: Send + Sync {
     fn take_failures(&self) -> Vec<HandoffFailure> {
         Vec::new()
     }
+
+    /// Waits until every hand-over so far has been answered, then returns the failed ones. For
+    /// a caller that ends right after invoking (the S3 trigger), so no call is left behind.
+    async fn settle(&self) -> Vec<HandoffFailure> {
+        self.take_failures()
+    }
 }

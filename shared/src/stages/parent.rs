@@ -162,6 +162,21 @@ fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
 /// the same request on the same data resumes the same run), and the manifest, written once. A
 /// manifest that exists with other parameters is an error, never overwritten.
 pub async fn prepare_run(store: &dyn Store, spec: &RunSpec) -> Result<RunSpec> {
+    prepare(store, spec, None).await
+}
+
+/// As [`prepare_run`], for a run started by the upload of one raw file: the object's version
+/// (ETag or version id) goes into the derived run id too, so a corrected file of the same size
+/// starts a new run instead of finding the old one's work done.
+pub async fn prepare_upload_run(
+    store: &dyn Store,
+    spec: &RunSpec,
+    version: &str,
+) -> Result<RunSpec> {
+    prepare(store, spec, Some(version)).await
+}
+
+async fn prepare(store: &dyn Store, spec: &RunSpec, upload: Option<&str>) -> Result<RunSpec> {
     let mut spec = spec.clone();
     let raw = store.list(layout::RAW_PREFIX).await?;
     let raw_stocks: BTreeMap<String, u64> = raw
@@ -220,6 +235,9 @@ pub async fn prepare_run(store: &dyn Store, spec: &RunSpec) -> Result<RunSpec> {
                     .unwrap_or(0)
                     .to_le_bytes(),
             );
+        }
+        if let Some(version) = upload {
+            h = fnv1a(h, version.as_bytes());
         }
         let id = format!("run-{:012x}", h >> 16);
         spec.run = Some(RunId::new(id).map_err(|e| StageError::Invalid(e.to_string()))?);

@@ -1,0 +1,186 @@
+-- groves tables for Amazon Athena (Glue Data Catalog). Replace groves-data with your bucket.
+--
+-- Every table is Hive-partitioned by the keys groves writes (run=<run>/stock=<SYMBOL>/...).
+-- After a run, load its partitions with MSCK REPAIR TABLE <table> (or ALTER TABLE <table> ADD
+-- PARTITION (run = '...', stock = '...') LOCATION '...' for one run); see athena/README.md.
+-- Columns that the files also carry as partition keys (run, stock, stage) are declared only
+-- as partition columns, as Athena requires. Unsigned counts are written as signed integers and
+-- timestamps at millisecond precision, so Athena reads every column.
+
+CREATE DATABASE IF NOT EXISTS groves;
+
+-- Processed minute series: one file per run, split and stock.
+CREATE EXTERNAL TABLE IF NOT EXISTS groves.features (
+  `row` bigint,
+  `date` timestamp,
+  month tinyint,
+  day tinyint,
+  hour tinyint,
+  minute tinyint,
+  day_of_week tinyint,
+  typprice double,
+  typprice_lag_1 double,
+  typprice_lag_2 double,
+  typprice_lag_3 double,
+  typprice_lag_4 double,
+  typprice_lag_5 double,
+  typprice_lag_6 double,
+  typprice_lag_7 double,
+  typprice_lag_8 double,
+  typprice_lag_9 double,
+  typprice_lag_10 double,
+  typprice_target double
+)
+PARTITIONED BY (run string, split string, stock string)
+STORED AS PARQUET
+LOCATION 's3://groves-data/features/';
+
+-- What processing did with each raw file: rows read, kept, per split, dropped per reason.
+CREATE EXTERNAL TABLE IF NOT EXISTS groves.processing_stats (
+  source_key string,
+  layout string,
+  split_method string,
+  seed bigint,
+  lags string,
+  rows_read bigint,
+  rows_out_of_order bigint,
+  duplicates_conflicting bigint,
+  dropped_duplicate_timestamp bigint,
+  dropped_missing_typprice bigint,
+  dropped_warmup bigint,
+  dropped_no_next_row bigint,
+  dropped_neighbour_missing bigint,
+  dropped_day_boundary bigint,
+  dropped_truncated_last_line bigint,
+  rows_kept bigint,
+  rows_train bigint,
+  rows_validation bigint,
+  rows_test bigint,
+  first_bar string,
+  last_bar string
+)
+PARTITIONED BY (run string, stock string)
+STORED AS PARQUET
+LOCATION 's3://groves-data/processing_stats/';
+
+-- One record per unit of work (per grove, per stock, per run): when and how long.
+CREATE EXTERNAL TABLE IF NOT EXISTS groves.timings (
+  unit string,
+  stock string,
+  invoked_at timestamp,
+  started_at timestamp,
+  finished_at timestamp,
+  read_ms double,
+  compute_ms double,
+  write_ms double,
+  executor string,
+  memory_mb bigint,
+  threads bigint
+)
+PARTITIONED BY (run string, stage string)
+STORED AS PARQUET
+LOCATION 's3://groves-data/timings/';
+
+-- One search grove's validation predictions (one file per grove).
+CREATE EXTERNAL TABLE IF NOT EXISTS groves.val_preds (
+  `row` bigint,
+  pred double,
+  grove bigint,
+  feat bigint,
+  samp bigint
+)
+PARTITIONED BY (run string, stock string)
+STORED AS PARQUET
+LOCATION 's3://groves-data/val_preds/';
+
+-- Validation MSE of every setting of the grid (groves averaged first).
+CREATE EXTERNAL TABLE IF NOT EXISTS groves.pred_mses (
+  feat bigint,
+  samp bigint,
+  mse double,
+  groves_planned bigint,
+  groves_found bigint,
+  missing string,
+  rows_validation bigint
+)
+PARTITIONED BY (run string, stock string)
+STORED AS PARQUET
+LOCATION 's3://groves-data/pred_mses/';
+
+-- The winning setting of each stock.
+CREATE EXTERNAL TABLE IF NOT EXISTS groves.min_mse (
+  feat bigint,
+  samp bigint,
+  mse double,
+  groves bigint,
+  settings_compared bigint
+)
+PARTITIONED BY (run string, stock string)
+STORED AS PARQUET
+LOCATION 's3://groves-data/min_mse/';
+
+-- One final grove's test predictions (one file per grove).
+CREATE EXTERNAL TABLE IF NOT EXISTS groves.test_preds (
+  `row` bigint,
+  pred double,
+  grove bigint
+)
+PARTITIONED BY (run string, stock string)
+STORED AS PARQUET
+LOCATION 's3://groves-data/test_preds/';
+
+-- Test MSE of the averaged final groves beside the naive forecast's.
+CREATE EXTERNAL TABLE IF NOT EXISTS groves.test_mse (
+  feat bigint,
+  samp bigint,
+  validation_mse double,
+  test_mse double,
+  naive_mse double,
+  skill_ratio double,
+  groves_planned bigint,
+  groves_found bigint,
+  missing string,
+  rows_test bigint
+)
+PARTITIONED BY (run string, stock string)
+STORED AS PARQUET
+LOCATION 's3://groves-data/test_mse/';
+
+-- The averaged test forecast per minute, beside the actual and the naive (last known) value.
+CREATE EXTERNAL TABLE IF NOT EXISTS groves.test_forecast (
+  `row` bigint,
+  `date` timestamp,
+  actual double,
+  naive double,
+  predicted double
+)
+PARTITIONED BY (run string, stock string)
+STORED AS PARQUET
+LOCATION 's3://groves-data/test_forecast/';
+
+-- Per stage: read / compute / write seconds as it happened, fully parallel and sequential.
+CREATE EXTERNAL TABLE IF NOT EXISTS groves.timing_views (
+  stage string,
+  view string,
+  units bigint,
+  invoke_s double,
+  read_s double,
+  compute_s double,
+  write_s double,
+  total_s double
+)
+PARTITIONED BY (run string)
+STORED AS PARQUET
+LOCATION 's3://groves-data/timing_metrics/views/';
+
+-- Per stage: invocations, billed seconds, Lambda GB-seconds and estimated cost.
+CREATE EXTERNAL TABLE IF NOT EXISTS groves.timing_costs (
+  stage string,
+  invocations bigint,
+  duration_s double,
+  gb_s double,
+  cost_usd double
+)
+PARTITIONED BY (run string)
+STORED AS PARQUET
+LOCATION 's3://groves-data/timing_metrics/costs/';

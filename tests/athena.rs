@@ -1,0 +1,192 @@
+//! The Athena DDL and queries under `athena/`, run in a real SQL engine (DuckDB, through
+//! `athena/duckdb_check.py`) over the files a real run wrote: the declared columns must match the
+//! files, and every shipped query must return what the stores hold.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use groves_tests::{gen_raw, workspace_root};
+use serde_json::Value;
+use shared::events::RunSpec;
+use shared::ids::{RunId, Symbol};
+use shared::invoke::LocalPool;
+use shared::layout;
+use shared::stages::min_mse::read_best;
+use shared::stages::parent::{drive_run, DriveOptions, DriveOutcome, Quiet};
+use shared::stages::{FaultPlan, OneStore, UnitContext};
+use shared::store::{LocalStore, Store};
+use shared::table::from_parquet;
+
+const STOCKS: [&str; 2] = ["INFY", "TCS"];
+
+async fn f64_cell(store: &dyn Store, key: &str, col: &str) -> f64 {
+    let df = from_parquet(&store.get(key).await.unwrap()).unwrap();
+    df.column(col).unwrap().f64().unwrap().get(0).unwrap()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_athena_ddl_and_queries_run_in_duckdb_over_a_real_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("bucket");
+    let store: Arc<dyn Store> = Arc::new(LocalStore::create(&root).unwrap());
+    std::fs::create_dir_all(root.join("raw")).unwrap();
+    for (i, s) in STOCKS.iter().enumerate() {
+        gen_raw(&root.join("raw"), s, 4, 20 + i as u64, false);
+    }
+    // One grove of INFY keeps failing and the run accepts it: the incomplete-settings query
+    // has something to find.
+    let spec = RunSpec {
+        run: Some(RunId::new("athena").unwrap()),
+        feat: vec![5, 9],
+        samp: vec![5, 25],
+        groves: 2,
+        trees: 6,
+        final_groves: 2,
+        final_trees: 5,
+        max_attempts: 2,
+        allow_missing: true,
+        ..RunSpec::default()
+    };
+    let pool = LocalPool::new(
+        UnitContext {
+            buckets: Arc::new(OneStore(store.clone())),
+            threads: 1,
+            faults: Some(Arc::new(
+                FaultPlan::parse("param-preds:INFY.f9_s25_g1").unwrap(),
+            )),
+        },
+        2,
+    );
+    let opts = DriveOptions {
+        poll_min: std::time::Duration::from_millis(5),
+        poll_max: std::time::Duration::from_millis(50),
+        ..DriveOptions::default()
+    };
+    match drive_run(store.as_ref(), &pool, &spec, "groves-data", &opts, &Quiet)
+        .await
+        .unwrap()
+    {
+        DriveOutcome::Finished(o) => o.check().unwrap(),
+        DriveOutcome::Paused { stage, .. } => panic!("paused in {stage}"),
+    }
+
+    let out = Command::new("python3")
+        .arg(workspace_root().join("athena/duckdb_check.py"))
+        .arg("--bucket-dir")
+        .arg(&root)
+        .args(["--run", "athena"])
+        .output()
+        .expect("run python3 athena/duckdb_check.py (pip install duckdb pyarrow)");
+    assert!(
+        out.status.success(),
+        "duckdb_check failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tables: Vec<&str> = result["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tables,
+        [
+            "features",
+            "processing_stats",
+            "timings",
+            "val_preds",
+            "pred_mses",
+            "min_mse",
+            "test_preds",
+            "test_mse",
+            "test_forecast",
+            "timing_views",
+            "timing_costs"
+        ]
+    );
+    let rows = |q: &str| -> Vec<Vec<Value>> {
+        serde_json::from_value(result["queries"][q]["rows"].clone())
+            .unwrap_or_else(|e| panic!("query {q}: {e}"))
+    };
+    let run = RunId::new("athena").unwrap();
+
+    // Best setting per stock, recomputed in SQL, equals what min-mse chose.
+    let best = rows("best_setting_per_stock");
+    assert_eq!(best.len(), STOCKS.len());
+    for (row, s) in best.iter().zip(STOCKS) {
+        let chosen = read_best(store.as_ref(), &run, &Symbol::new(s).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(row[0], s);
+        assert_eq!(row[1].as_u64(), Some(u64::from(chosen.feat)), "{s}");
+        assert_eq!(row[2].as_u64(), Some(u64::from(chosen.samp)), "{s}");
+        assert!(close(row[3].as_f64().unwrap(), chosen.mse), "{s}");
+        assert_eq!(row[4].as_u64(), Some(u64::from(chosen.groves)), "{s}");
+    }
+
+    // Test vs naive: the stored MSEs, best skill first.
+    let tvn = rows("test_vs_naive");
+    assert_eq!(tvn.len(), STOCKS.len());
+    let skills: Vec<f64> = tvn.iter().map(|r| r[5].as_f64().unwrap()).collect();
+    assert!(skills.windows(2).all(|w| w[0] >= w[1]), "{skills:?}");
+    for r in &tvn {
+        let s = Symbol::new(r[0].as_str().unwrap()).unwrap();
+        let key = layout::test_mse_key(&run, &s);
+        assert!(close(
+            r[3].as_f64().unwrap(),
+            f64_cell(store.as_ref(), &key, "test_mse").await
+        ));
+        assert!(close(
+            r[4].as_f64().unwrap(),
+            f64_cell(store.as_ref(), &key, "naive_mse").await
+        ));
+        assert_eq!(r[6].as_bool(), Some(r[3].as_f64() < r[4].as_f64()));
+    }
+
+    // Slowest groves: ten of the 16 search groves that ran (one failed), the slowest first,
+    // equal to the timing records.
+    let slow = rows("slowest_groves");
+    assert_eq!(slow.len(), 10);
+    let mut totals = Vec::new();
+    for m in store.list(&layout::timings_prefix(&run)).await.unwrap() {
+        if !m.key.contains("stage=param-preds/") {
+            continue;
+        }
+        let df = from_parquet(&store.get(&m.key).await.unwrap()).unwrap();
+        let v = |c: &str| df.column(c).unwrap().f64().unwrap().get(0).unwrap();
+        totals.push(v("read_ms") + v("compute_ms") + v("write_ms"));
+    }
+    totals.sort_by(|a, b| b.total_cmp(a));
+    assert!(close(slow[0][5].as_f64().unwrap(), totals[0]));
+    assert!(close(slow[9][5].as_f64().unwrap(), totals[9]));
+
+    // Cost per stage: every stage of the cost table, shares summing to one.
+    let costs = rows("cost_per_stage");
+    let table = from_parquet(
+        &store
+            .get(&layout::timing_metrics_key(&run, "costs"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(costs.len(), table.height());
+    let share: f64 = costs.iter().map(|r| r[5].as_f64().unwrap()).sum();
+    assert!(close(share, 1.0), "{share}");
+
+    // Incomplete settings: exactly the one with the failing grove.
+    let incomplete = rows("incomplete_settings");
+    assert_eq!(incomplete.len(), 1, "{incomplete:?}");
+    let r = &incomplete[0];
+    assert_eq!(
+        (r[0].as_str(), r[1].as_u64(), r[2].as_u64()),
+        (Some("INFY"), Some(9), Some(25))
+    );
+    assert_eq!((r[3].as_u64(), r[4].as_u64()), (Some(1), Some(2)));
+    assert_eq!(r[5], "g1");
+}

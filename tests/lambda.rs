@@ -1,0 +1,385 @@
+//! The deployed path with the real protocols: the workspace's Lambda binaries attached to
+//! `cargo lambda watch`'s runtime API, a moto S3 server, the parent invoking its children through
+//! the emulator with the Lambda invoker, and the S3 trigger fed a real notification event.
+
+use std::sync::Arc;
+
+use groves_tests::{
+    assert_same, function_binaries, gen_raw, only, snapshot, Function, LambdaEmulator, MotoServer,
+};
+use polars::prelude::*;
+use serde_json::{json, Value};
+use shared::events::RunSpec;
+use shared::ids::{RunId, Symbol};
+use shared::invoke::LocalPool;
+use shared::layout::{self, Split, Unit};
+use shared::stages::parent::{drive_run, DriveOptions, DriveOutcome, Quiet};
+use shared::stages::{OneStore, UnitContext};
+use shared::store::{LocalStore, Store};
+use shared::table::from_parquet;
+
+const SYM: &str = "HDFCBANK";
+const FUNCTIONS: [&str; 9] = [
+    "parent",
+    "processing",
+    "param-preds",
+    "pred-mses",
+    "min-mse",
+    "train-full",
+    "test-full",
+    "timing-metrics",
+    "trigger",
+];
+
+fn function(name: &'static str, instances: usize, memory_mb: u32) -> Function {
+    Function {
+        name,
+        instances,
+        memory_mb,
+    }
+}
+
+/// The functions' environment: moto for S3, info logs (one line per event handled).
+fn env(moto: &MotoServer) -> Vec<(&'static str, String)> {
+    let mut env = moto.env();
+    env.push(("RUST_LOG", "info".into()));
+    env.push(("GROVES_MAX_IN_FLIGHT", "6".into()));
+    env
+}
+
+/// A reduced grid: 2 × 2 settings, 2 groves of 8 trees; 3 final groves of 6 trees.
+fn small_spec() -> RunSpec {
+    RunSpec {
+        run: Some(RunId::new("emu").unwrap()),
+        stocks: vec![Symbol::new(SYM).unwrap()],
+        feat: vec![5, 9],
+        samp: vec![5, 25],
+        groves: 2,
+        trees: 8,
+        final_groves: 3,
+        final_trees: 6,
+        max_attempts: 2,
+        ..RunSpec::default()
+    }
+}
+
+fn write_json(dir: &std::path::Path, name: &str, v: &Value) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+    path
+}
+
+/// Lines a function logged for each event it handled (`serve` logs one per invocation).
+fn events_handled(emulator: &LambdaEmulator, function: &str) -> usize {
+    let mut n = 0;
+    for entry in std::fs::read_dir(emulator.log_dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with(&format!("{function}.")) {
+            let text = std::fs::read_to_string(&path).unwrap();
+            n += text
+                .lines()
+                .filter(|l| {
+                    l.contains(r#""message":"event""#)
+                        || l.contains(r#""message":"S3 notification""#)
+                })
+                .count();
+        }
+    }
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_search_under_the_lambda_emulator_equals_the_local_run() {
+    let bins = function_binaries(&FUNCTIONS);
+    let moto = MotoServer::start();
+    let s3: Arc<dyn Store> = Arc::new(moto.create_bucket("emu-bucket").await);
+    let dir = tempfile::tempdir().unwrap();
+    let local_root = dir.path().join("bucket");
+    let local: Arc<dyn Store> = Arc::new(LocalStore::create(&local_root).unwrap());
+    let raw_dir = local_root.join("raw");
+    std::fs::create_dir_all(&raw_dir).unwrap();
+    let raw = gen_raw(&raw_dir, SYM, 4, 11, false);
+    let sym = Symbol::new(SYM).unwrap();
+    s3.put_file(&layout::raw_key(&sym), &raw).await.unwrap();
+
+    let memory = [
+        ("parent", 512),
+        ("processing", 2048),
+        ("param-preds", 1769),
+        ("pred-mses", 1024),
+        ("min-mse", 256),
+        ("train-full", 1769),
+        ("test-full", 1024),
+        ("timing-metrics", 1024),
+    ];
+    let functions: Vec<Function> = memory
+        .iter()
+        .map(|&(name, mb)| {
+            let instances = if matches!(name, "param-preds" | "train-full") {
+                2
+            } else {
+                1
+            };
+            function(name, instances, mb)
+        })
+        .collect();
+    let emulator = LambdaEmulator::start(&bins, &functions, &env(&moto));
+
+    let spec = small_spec();
+    let mut event = serde_json::to_value(&spec).unwrap();
+    event["bucket"] = json!("emu-bucket");
+    let event_file = write_json(dir.path(), "run.json", &event);
+    let answer = emulator
+        .invoke("parent", &event_file)
+        .unwrap_or_else(|e| panic!("the parent failed: {e}\n{}", emulator.logs()));
+    assert!(
+        answer.to_string().contains("emu"),
+        "the parent's answer names the run: {answer}"
+    );
+
+    // The same run on the local runner.
+    let pool = LocalPool::new(
+        UnitContext {
+            buckets: Arc::new(OneStore(local.clone())),
+            threads: 1,
+            faults: None,
+        },
+        2,
+    );
+    let opts = DriveOptions {
+        poll_min: std::time::Duration::from_millis(5),
+        poll_max: std::time::Duration::from_millis(50),
+        ..DriveOptions::default()
+    };
+    match drive_run(local.as_ref(), &pool, &spec, "groves-data", &opts, &Quiet)
+        .await
+        .unwrap()
+    {
+        DriveOutcome::Finished(o) => o.check().unwrap(),
+        DriveOutcome::Paused { stage, .. } => panic!("paused in {stage}"),
+    }
+
+    let results = [
+        "features/",
+        "processing_stats/",
+        "val_preds/",
+        "pred_mses/",
+        "min_mse/",
+        "test_preds/",
+        "models/",
+        "test_mse/",
+        "test_forecast/",
+        "status/",
+    ];
+    let a = only(snapshot(s3.as_ref(), &[]).await, &results);
+    let b = only(snapshot(local.as_ref(), &[]).await, &results);
+    assert!(
+        a.len() > 30,
+        "the Lambda run wrote its tables: {:?}",
+        a.keys()
+    );
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "the same tables under Lambda and locally"
+    );
+    assert_same(&a, &b, "Lambda emulator vs local");
+
+    // Every unit ran in a Lambda function of its stage's memory size, and the timing tables
+    // were built from those records.
+    let run = spec.run.clone().unwrap();
+    let timings = s3.list(&layout::timings_prefix(&run)).await.unwrap();
+    assert!(!timings.is_empty());
+    for m in &timings {
+        let df = from_parquet(&s3.get(&m.key).await.unwrap()).unwrap();
+        let executor = df
+            .column("executor")
+            .unwrap()
+            .str()
+            .unwrap()
+            .get(0)
+            .unwrap()
+            .to_string();
+        assert_eq!(executor, "lambda", "{}", m.key);
+        let stage = df
+            .column("stage")
+            .unwrap()
+            .str()
+            .unwrap()
+            .get(0)
+            .unwrap()
+            .to_string();
+        let mb = df
+            .column("memory_mb")
+            .unwrap()
+            .cast(&DataType::UInt32)
+            .unwrap()
+            .u32()
+            .unwrap()
+            .get(0);
+        let want = memory.iter().find(|(n, _)| *n == stage).map(|(_, mb)| *mb);
+        assert_eq!(mb, want, "{}", m.key);
+    }
+    for table in ["views", "costs"] {
+        assert!(s3
+            .head(&layout::timing_metrics_key(&run, table))
+            .await
+            .unwrap()
+            .is_some());
+    }
+    // Children reached through the emulator: one event per unit (no unit ran twice).
+    let grid_units = 2 * 2 * 2;
+    assert_eq!(events_handled(&emulator, "param-preds"), grid_units);
+    assert_eq!(events_handled(&emulator, "train-full"), 3);
+}
+
+/// An S3 notification as S3 sends it, for `key` (form-encoded) in `bucket`.
+fn notification(bucket: &str, key: &str, size: u64, etag: Option<&str>) -> Value {
+    let template: Value = serde_json::from_slice(
+        &std::fs::read(groves_tests::workspace_root().join("events/trigger.json")).unwrap(),
+    )
+    .unwrap();
+    let mut event = template;
+    let record = &mut event["Records"][0];
+    record["s3"]["bucket"]["name"] = json!(bucket);
+    record["s3"]["bucket"]["arn"] = json!(format!("arn:aws:s3:::{bucket}"));
+    let encoded: String = key.replace('&', "%26").replace(' ', "+");
+    record["s3"]["object"]["key"] = json!(encoded);
+    record["s3"]["object"]["size"] = json!(size);
+    match etag {
+        Some(e) => record["s3"]["object"]["eTag"] = json!(e),
+        None => {
+            record["s3"]["object"]
+                .as_object_mut()
+                .unwrap()
+                .remove("eTag");
+        }
+    }
+    event
+}
+
+async fn etag(moto: &MotoServer, bucket: &str, key: &str) -> String {
+    let head = moto
+        .client()
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    head.e_tag().unwrap().trim_matches('"').to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_raw_file_is_processed_once_per_version_through_the_trigger() {
+    let bins = function_binaries(&["trigger", "processing"]);
+    let moto = MotoServer::start();
+    let bucket = "trigger-bucket";
+    let s3: Arc<dyn Store> = Arc::new(moto.create_bucket(bucket).await);
+    let emulator = LambdaEmulator::start(
+        &bins,
+        &[function("trigger", 1, 256), function("processing", 1, 2048)],
+        &env(&moto),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // M&M: the key arrives form-encoded (M%26M) and must be decoded.
+    let sym = Symbol::new("M&M").unwrap();
+    let raw = gen_raw(dir.path(), sym.as_str(), 3, 3, false);
+    let key = layout::raw_key(&sym);
+    s3.put_file(&key, &raw).await.unwrap();
+    let size = std::fs::metadata(&raw).unwrap().len();
+    let tag = etag(&moto, bucket, &key).await;
+    let event_file = write_json(
+        dir.path(),
+        "put.json",
+        &notification(bucket, &key, size, Some(&tag)),
+    );
+
+    let first = emulator
+        .invoke("trigger", &event_file)
+        .unwrap_or_else(|e| panic!("trigger failed: {e}\n{}", emulator.logs()));
+    let rec = &first["records"][0];
+    assert_eq!(rec["action"], "processing started", "{first}");
+    assert_eq!(rec["stock"], "M&M");
+    assert_eq!(rec["key"], key.as_str());
+    let run = RunId::new(rec["run"].as_str().unwrap()).unwrap();
+    // Under the emulator the Event invoke returns when processing is done.
+    for split in Split::ALL {
+        assert!(
+            s3.head(&layout::features_key(&run, split, &sym))
+                .await
+                .unwrap()
+                .is_some(),
+            "{split} features of run {run}"
+        );
+    }
+    let unit = Unit::Stock(sym.clone());
+    assert!(s3
+        .head(&layout::done_key(&run, "processing", &unit))
+        .await
+        .unwrap()
+        .is_some());
+    assert!(s3
+        .head(&layout::run_manifest_key(&run))
+        .await
+        .unwrap()
+        .is_some());
+    let before = snapshot(s3.as_ref(), &[]).await;
+    assert_eq!(events_handled(&emulator, "processing"), 1);
+
+    // The same notification again (S3 delivers at least once): recognised, nothing redone.
+    let second = emulator.invoke("trigger", &event_file).unwrap();
+    assert_eq!(second["records"][0]["action"], "duplicate", "{second}");
+    assert_eq!(second["records"][0]["run"], run.as_str());
+    assert_eq!(events_handled(&emulator, "processing"), 1);
+    let after = snapshot(s3.as_ref(), &[]).await;
+    assert_same(&before, &after, "a repeated notification");
+
+    // A corrected file (new content, new ETag) is a new run.
+    std::fs::create_dir_all(dir.path().join("v2")).unwrap();
+    let raw2 = gen_raw(&dir.path().join("v2"), sym.as_str(), 3, 4, false);
+    s3.put_file(&key, &raw2).await.unwrap();
+    let tag2 = etag(&moto, bucket, &key).await;
+    assert_ne!(tag, tag2);
+    let size2 = std::fs::metadata(&raw2).unwrap().len();
+    let event2 = write_json(
+        dir.path(),
+        "put2.json",
+        &notification(bucket, &key, size2, Some(&tag2)),
+    );
+    let third = emulator.invoke("trigger", &event2).unwrap();
+    assert_eq!(
+        third["records"][0]["action"], "processing started",
+        "{third}"
+    );
+    assert_ne!(third["records"][0]["run"], run.as_str());
+    assert_eq!(events_handled(&emulator, "processing"), 2);
+
+    // A notification S3 would never send (no ETag, no version) is an error naming the key;
+    // a key outside raw/ is ignored, not an error.
+    let bad = write_json(
+        dir.path(),
+        "bad.json",
+        &notification(bucket, &key, size, None),
+    );
+    let err = emulator.invoke("trigger", &bad).unwrap_err();
+    assert!(
+        err.contains("M&M_minute_data_with_indicators.csv") && err.contains("eTag"),
+        "{err}"
+    );
+    let other = write_json(
+        dir.path(),
+        "other.json",
+        &notification(bucket, "features/notes.txt", 10, Some("abc")),
+    );
+    let ignored = emulator.invoke("trigger", &other).unwrap();
+    assert!(
+        ignored["records"][0]["action"]
+            .as_str()
+            .unwrap()
+            .starts_with("ignored"),
+        "{ignored}"
+    );
+    assert_eq!(events_handled(&emulator, "processing"), 2);
+}
