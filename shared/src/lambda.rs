@@ -66,6 +66,7 @@ struct Function {
 
 impl Function {
     async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+        crate::timing::invocation_started();
         let bytes = serde_json::to_vec(&event.payload)?;
         let parsed = parse_event(self.stage, &bytes)?;
         match (&parsed, &self.invoker) {

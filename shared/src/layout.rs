@@ -40,6 +40,9 @@ pub const TEST_FORECAST_PREFIX: &str = "test_forecast/";
 /// Prefix of the run's timing tables (per stage: actual, fully parallel, sequential; cost).
 pub const TIMING_METRICS_PREFIX: &str = "timing_metrics/";
 
+/// Prefix of each run's HTML report.
+pub const REPORTS_PREFIX: &str = "reports/";
+
 /// Name of the single data file inside a partition: one writer per partition, so one file.
 const PART_FILE: &str = "part-0.parquet";
 
@@ -225,6 +228,11 @@ pub fn test_forecast_key(run: &RunId, stock: &Symbol) -> String {
 /// `timing_metrics/run=<run>/table=<views|stages>/part-0.parquet`
 pub fn timing_metrics_key(run: &RunId, table: &str) -> String {
     format!("{TIMING_METRICS_PREFIX}run={run}/table={table}/{PART_FILE}")
+}
+
+/// `reports/run=<run>/index.html`: the run's report, one self-contained HTML file.
+pub fn report_key(run: &RunId) -> String {
+    format!("{REPORTS_PREFIX}run={run}/index.html")
 }
 
 /// `timings/run=<run>/`: every timing record of a run.
