@@ -19,17 +19,25 @@ fn main() {
     let commit = match std::env::var("GROVES_GIT_COMMIT") {
         Ok(c) if !c.is_empty() => c,
         _ => {
-            // Rebuild when HEAD moves: the HEAD file (branch switch) and the ref it points to
-            // (a commit on the branch), wherever this clone or worktree keeps them.
-            for (arg, name) in [("--git-path", "HEAD"), ("--git-path", "packed-refs")] {
-                if let Some(p) = git(&["rev-parse", arg, name]) {
-                    println!("cargo:rerun-if-changed={}", PathBuf::from(p).display());
-                }
+            // Rebuild when HEAD moves: the HEAD file (checkout) and the branch's loose ref (a
+            // commit rewrites it) or, if the ref is packed, its folder (a commit creates it
+            // there), wherever this clone or worktree keeps them. Only existing paths: cargo
+            // reruns the script on every build for a path that does not exist.
+            let mut watch: Vec<PathBuf> = Vec::new();
+            for name in ["HEAD", "packed-refs"] {
+                watch.extend(git(&["rev-parse", "--git-path", name]).map(PathBuf::from));
             }
             if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
-                if let Some(p) = git(&["rev-parse", "--git-path", &r]) {
-                    println!("cargo:rerun-if-changed={}", PathBuf::from(p).display());
+                if let Some(p) = git(&["rev-parse", "--git-path", &r]).map(PathBuf::from) {
+                    if p.exists() {
+                        watch.push(p);
+                    } else {
+                        watch.extend(p.parent().map(PathBuf::from));
+                    }
                 }
+            }
+            for p in watch.iter().filter(|p| p.exists()) {
+                println!("cargo:rerun-if-changed={}", p.display());
             }
             git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into())
         }
