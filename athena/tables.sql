@@ -75,7 +75,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS groves.timings (
   write_ms double,
   executor string,
   memory_mb bigint,
-  threads bigint
+  threads bigint,
+  cold_start boolean
 )
 PARTITIONED BY (run string, stage string)
 STORED AS PARQUET

@@ -161,6 +161,7 @@ fn promised_keys(spec: &RunSpec) -> Vec<String> {
         layout::test_forecast_key(&run, &s),
         layout::timing_metrics_key(&run, "views"),
         layout::timing_metrics_key(&run, "costs"),
+        layout::report_key(&run),
     ];
     for split in Split::ALL {
         keys.push(layout::features_key(&run, split, &s));

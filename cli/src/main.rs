@@ -214,8 +214,12 @@ struct ReportArgs {
     #[arg(long)]
     run: Option<String>,
     /// Print the report as JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "html")]
     json: bool,
+    /// Write the report as one self-contained HTML file (plots included, opens offline)
+    /// instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
 }
 
 fn init_tracing(verbose: u8) {

@@ -123,6 +123,38 @@ fn run_on_an_empty_store_generates_and_runs_the_whole_search() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["stocks"].as_array().unwrap().len(), 2);
     assert_eq!(v["stocks"][0]["status"], "done");
+
+    // The HTML report: written by the run into the store, and by `report --html` to a file,
+    // the same bytes (rendering depends only on the store).
+    let page = dir.path().join("report.html");
+    let o = groves(s, &["report", "--html", page.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("report of run default written to"),
+        "{}",
+        text(&o)
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(
+        html,
+        std::fs::read_to_string(store.join("reports/run=default/index.html")).unwrap(),
+        "report --html differs from the run's report in the store"
+    );
+    for stock in ["RELIANCE", "TCS"] {
+        assert!(
+            html.contains(&format!("<tr data-stock=\"{stock}\"")),
+            "{stock}"
+        );
+        assert!(
+            html.contains(&format!("data-heatmap=\"{stock}\"")),
+            "{stock}"
+        );
+    }
+    assert_eq!(
+        html.matches("data-cell=\"").count(),
+        2,
+        "1 setting × 2 stocks"
+    );
 }
 
 #[test]
@@ -270,6 +302,24 @@ fn s3_store_from_the_standard_environment() {
             "{want} missing from {keys:?}"
         );
     }
+    assert!(
+        keys.iter().any(|k| k == "reports/run=default/index.html"),
+        "no report in the bucket: {keys:?}"
+    );
+    let page = tempfile::tempdir().unwrap();
+    let file = page.path().join("r.html");
+    let o = groves_env(
+        "s3://cli-bucket",
+        &["report", "--html", file.to_str().unwrap()],
+        &env,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        html.contains("<tr data-stock=\"INFY\""),
+        "INFY not in the report"
+    );
+
     // A missing bucket is a clear error naming it.
     let o = groves_env("s3://no-such-bucket", &["process"], &env);
     assert!(!o.status.success());

@@ -68,6 +68,7 @@ struct Function {
 impl Function {
     async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
         tracing::info!(stage = %self.stage, request_id = %event.context.request_id, "event");
+        crate::timing::invocation_started();
         let bytes = serde_json::to_vec(&event.payload)?;
         let parsed = parse_event(self.stage, &bytes)?;
         match (&parsed, &self.invoker) {

@@ -42,6 +42,8 @@ pub const TIMING_METRICS_PREFIX: &str = "timing_metrics/";
 
 /// Prefix of the S3 trigger's record of each raw upload it acted on (one per object version).
 pub const TRIGGERS_PREFIX: &str = "triggers/";
+/// Prefix of each run's HTML report.
+pub const REPORTS_PREFIX: &str = "reports/";
 
 /// Name of the single data file inside a partition: one writer per partition, so one file.
 const PART_FILE: &str = "part-0.parquet";
@@ -229,6 +231,11 @@ pub fn test_forecast_key(run: &RunId, stock: &Symbol) -> String {
 /// columns, so each has a prefix of its own (one Athena table each).
 pub fn timing_metrics_key(run: &RunId, table: &str) -> String {
     format!("{TIMING_METRICS_PREFIX}{table}/run={run}/{PART_FILE}")
+}
+
+/// `reports/run=<run>/index.html`: the run's report, one self-contained HTML file.
+pub fn report_key(run: &RunId) -> String {
+    format!("{REPORTS_PREFIX}run={run}/index.html")
 }
 
 /// `timings/run=<run>/`: every timing record of a run.

@@ -19,5 +19,9 @@ pub mod table;
 pub mod timing;
 pub mod trigger;
 
+/// What built this library: the crate version and the git commit (`shared/build.rs`; `unknown`
+/// when built outside a clone). Recorded in the parent's stage logs and shown in the report.
+pub const CODE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("GROVES_GIT_COMMIT"));
+
 pub use datagen;
 pub use forest;

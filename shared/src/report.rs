@@ -1,5 +1,8 @@
 //! What a run produced, gathered from the store at any time (during the run too): per stock the
 //! winning setting and its scores, per stage the timing views and costs, and what failed.
+//! [`html`] renders it as the one-file HTML report.
+
+pub mod html;
 
 use polars::prelude::*;
 use serde::Serialize;
@@ -7,11 +10,43 @@ use serde::Serialize;
 use crate::events::{RunSpec, Stage};
 use crate::ids::{RunId, Symbol};
 use crate::layout;
-use crate::stages::common::{read_manifest, read_table, Result, StageError};
+use crate::stages::common::{f64_column, read_manifest, read_table, table_err, Result, StageError};
 use crate::stages::parent::{read_stage_log, StageLog, RUN_STAGES};
 use crate::stages::pred_mses::{read_scores, SettingScore};
 use crate::stages::timing_metrics::{read_timings, summarise, StageCost, ViewRow};
 use crate::store::Store;
+use crate::timing::TimingRecord;
+
+/// Test minutes shown in a stock's forecast chart: the last trading day's worth (375 bars).
+pub const FORECAST_WINDOW: usize = 375;
+
+/// A stock's raw file and what processing kept of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataFile {
+    pub source_key: String,
+    /// Size of the raw file, if it is still in the store.
+    pub bytes: Option<u64>,
+    pub rows_read: u64,
+    pub rows_kept: u64,
+    pub rows_train: u64,
+    pub rows_validation: u64,
+    pub rows_test: u64,
+    /// First and last kept bar, India wall clock.
+    pub first_bar: String,
+    pub last_bar: String,
+}
+
+/// The last [`FORECAST_WINDOW`] minutes of a stock's test forecast.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForecastWindow {
+    /// Rows of the whole test forecast (the window is its end).
+    pub rows_total: usize,
+    /// Bar times, India wall clock as Unix-epoch milliseconds.
+    pub date_ms: Vec<i64>,
+    pub actual: Vec<f64>,
+    pub naive: Vec<f64>,
+    pub predicted: Vec<f64>,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StockRow {
@@ -29,6 +64,10 @@ pub struct StockRow {
     pub missing_final: String,
     /// `done`, or the last stage the stock got through.
     pub status: String,
+    /// None before processing.
+    pub data: Option<DataFile>,
+    /// None until test-full has averaged every final grove (or the run allowed missing ones).
+    pub forecast: Option<ForecastWindow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -42,6 +81,8 @@ pub struct RunReport {
     /// false when they were summed from the timing records found so far.
     pub timing_final: bool,
     pub prices: &'static str,
+    /// Every timing record (one per unit that finished), in order of invocation.
+    pub invocations: Vec<TimingRecord>,
 }
 
 fn scalar<'a>(df: &'a DataFrame, key: &str, name: &str) -> Result<Option<AnyValue<'a>>> {
@@ -95,9 +136,11 @@ async fn stock_row(store: &dyn Store, run: &RunId, stock: &Symbol) -> Result<Sto
         rows_test: None,
         missing_final: String::new(),
         status: "not started".into(),
+        data: None,
+        forecast: None,
     };
-    let exists = |key: String| async move { store.head(&key).await.map(|m| m.is_some()) };
-    if exists(layout::processing_stats_key(run, stock)).await? {
+    row.data = data_file(store, run, stock).await?;
+    if row.data.is_some() {
         row.status = "processed".into();
     }
     match read_scores(store, run, stock).await {
@@ -127,6 +170,7 @@ async fn stock_row(store: &dyn Store, run: &RunId, stock: &Symbol) -> Result<Sto
             } else {
                 "final groves missing".into()
             };
+            row.forecast = forecast(store, run, stock).await?;
         }
         Err(StageError::Missing { .. }) => {
             if let Ok(best) = crate::stages::min_mse::read_best(store, run, stock).await {
@@ -139,6 +183,80 @@ async fn stock_row(store: &dyn Store, run: &RunId, stock: &Symbol) -> Result<Sto
         Err(e) => return Err(e),
     }
     Ok(row)
+}
+
+fn u64_of(v: Option<AnyValue<'_>>) -> u64 {
+    v.and_then(|v| v.extract::<u64>()).unwrap_or(0)
+}
+
+fn str_of(v: Option<AnyValue<'_>>) -> String {
+    v.and_then(|v| v.get_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The processing record of `stock`, if it was processed.
+async fn data_file(store: &dyn Store, run: &RunId, stock: &Symbol) -> Result<Option<DataFile>> {
+    let key = layout::processing_stats_key(run, stock);
+    let df = match read_table(store, &key, "the processing record", "run processing first").await {
+        Ok(df) => df,
+        Err(StageError::Missing { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let source_key = str_of(scalar(&df, &key, "source_key")?);
+    let bytes = store.head(&source_key).await?.map(|m| m.size);
+    Ok(Some(DataFile {
+        bytes,
+        rows_read: u64_of(scalar(&df, &key, "rows_read")?),
+        rows_kept: u64_of(scalar(&df, &key, "rows_kept")?),
+        rows_train: u64_of(scalar(&df, &key, "rows_train")?),
+        rows_validation: u64_of(scalar(&df, &key, "rows_validation")?),
+        rows_test: u64_of(scalar(&df, &key, "rows_test")?),
+        first_bar: str_of(scalar(&df, &key, "first_bar")?),
+        last_bar: str_of(scalar(&df, &key, "last_bar")?),
+        source_key,
+    }))
+}
+
+/// The end of `stock`'s test forecast, if test-full wrote one.
+async fn forecast(
+    store: &dyn Store,
+    run: &RunId,
+    stock: &Symbol,
+) -> Result<Option<ForecastWindow>> {
+    let key = layout::test_forecast_key(run, stock);
+    let df = match read_table(store, &key, "the test forecast", "run test-full first").await {
+        Ok(df) => df,
+        Err(StageError::Missing { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let n = df.height();
+    let tail = df.slice(n.saturating_sub(FORECAST_WINDOW) as i64, FORECAST_WINDOW);
+    let date_ms = tail
+        .column(crate::features::DATE)
+        .and_then(|c| c.cast(&DataType::Int64))
+        .map_err(table_err(&key))?
+        .i64()
+        .map_err(table_err(&key))?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect();
+    Ok(Some(ForecastWindow {
+        rows_total: n,
+        date_ms,
+        actual: f64_column(&tail, &key, "actual")?,
+        naive: f64_column(&tail, &key, "naive")?,
+        predicted: f64_column(&tail, &key, "predicted")?,
+    }))
+}
+
+/// Renders the HTML report of `run` and writes it to [`layout::report_key`]; returns the key.
+pub async fn write_html(store: &dyn Store, run: &RunId) -> Result<String> {
+    let report = load(store, run).await?;
+    let key = layout::report_key(run);
+    store
+        .put(&key, bytes::Bytes::from(html::render(&report)))
+        .await?;
+    Ok(key)
 }
 
 /// Gathers the report of `run`.
@@ -157,7 +275,16 @@ pub async fn load(store: &dyn Store, run: &RunId) -> Result<RunReport> {
         .any(|l| l.stage == Stage::TimingMetrics && l.finished_ms.is_some() && l.failed.is_empty());
     // The timing-metrics tables hold the same figures; summing the records again is cheap and
     // also works while the run is going on.
-    let records = read_timings(store, run).await?;
+    let mut records = read_timings(store, run).await?;
+    // Listing order is the store's; the report's is the run's.
+    records.sort_by(|a, b| {
+        (a.first_ms(), a.started_ms, &a.stage, &a.unit).cmp(&(
+            b.first_ms(),
+            b.started_ms,
+            &b.stage,
+            &b.unit,
+        ))
+    });
     let metrics = summarise(run, &records, spec.memory_mb);
     Ok(RunReport {
         spec,
@@ -167,5 +294,6 @@ pub async fn load(store: &dyn Store, run: &RunId) -> Result<RunReport> {
         stages,
         timing_final,
         prices: metrics.prices,
+        invocations: records,
     })
 }

@@ -1,5 +1,6 @@
 //! The timing record every invocation leaves: what the run-level timing tables are built from.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use polars::prelude::*;
@@ -21,6 +22,20 @@ pub fn lambda_memory_mb() -> Option<u32> {
     std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
         .ok()
         .and_then(|v| v.parse().ok())
+}
+
+/// Events this process has started handling (Lambda runs one at a time per process).
+static INVOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// Called by the Lambda handler as each event arrives, before any work.
+pub fn invocation_started() {
+    INVOCATIONS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// On Lambda: whether the current event is the first this process handles (a cold start: the
+/// process, its clients and its page cache are new). None when the unit did not run on Lambda.
+pub fn cold_start() -> Option<bool> {
+    (executor() == "lambda").then(|| INVOCATIONS.load(Ordering::Relaxed) <= 1)
 }
 
 pub fn now_ms() -> i64 {
@@ -51,6 +66,9 @@ pub struct TimingRecord {
     pub memory_mb: Option<u32>,
     /// Threads the unit's computation used.
     pub threads: u32,
+    /// On Lambda, whether this was the process's first event; None elsewhere, and in records
+    /// written before the field existed.
+    pub cold_start: Option<bool>,
 }
 
 impl TimingRecord {
@@ -90,6 +108,7 @@ impl TimingRecord {
                 Column::new("executor".into(), [self.executor.as_str()]),
                 Column::new("memory_mb".into(), [self.memory_mb]),
                 Column::new("threads".into(), [self.threads]),
+                Column::new("cold_start".into(), [self.cold_start]),
             ],
         )
     }

@@ -21,7 +21,16 @@ pub async fn report(store: &StoreRef, args: &ReportArgs) -> Result<()> {
             })?,
     };
     let loaded = shared::report::load(store.as_ref(), &run).await?;
-    if args.json {
+    if let Some(path) = &args.html {
+        let html = shared::report::html::render(&loaded);
+        std::fs::write(path, &html)
+            .with_context(|| format!("writing the report to {}", path.display()))?;
+        println!(
+            "report of run {run} written to {} ({} KB)",
+            path.display(),
+            html.len().div_ceil(1024)
+        );
+    } else if args.json {
         println!("{}", serde_json::to_string_pretty(&loaded)?);
     } else {
         print(&loaded, store.as_ref());

@@ -275,6 +275,7 @@ impl Clock {
             executor: timing::executor().into(),
             memory_mb: timing::lambda_memory_mb(),
             threads: threads as u32,
+            cold_start: timing::cold_start(),
         };
         let key = layout::timing_key(run, stage, unit);
         let df = record.to_frame().map_err(table_err(&key))?;

@@ -95,6 +95,10 @@ pub struct StageLog {
     /// Non-empty only while paused.
     #[serde(default)]
     pub in_flight: Vec<InFlight>,
+    /// What built the parent that drove the stage ([`crate::CODE_VERSION`]); empty in logs
+    /// written before the field existed.
+    #[serde(default)]
+    pub code_version: String,
 }
 
 /// A stock that did not make it to the end, and why.
@@ -506,6 +510,7 @@ async fn run_stage(
         started_ms: previous.as_ref().map_or_else(now_ms, |p| p.started_ms),
         finished_ms: None,
         in_flight: Vec::new(),
+        code_version: crate::CODE_VERSION.into(),
     };
     progress.stage_started(stage, total, done.len());
     let timeout_ms = (spec.unit_timeout_s as i64).saturating_mul(1000);
@@ -765,6 +770,9 @@ pub async fn drive_run(
         logs.push(log);
     }
     failed.sort_by(|a, b| a.stock.cmp(&b.stock));
+    // The report a person opens, from what the store now holds: the same store gives the same
+    // bytes, so driving a finished run again rewrites it unchanged.
+    crate::report::write_html(store, &run).await?;
     Ok(DriveOutcome::Finished(RunOutcome {
         run,
         stocks_done: active.iter().map(|s| s.to_string()).collect(),

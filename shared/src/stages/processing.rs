@@ -263,6 +263,7 @@ pub async fn write_processed(
         executor: timing::executor().into(),
         memory_mb: timing::lambda_memory_mb(),
         threads: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+        cold_start: timing::cold_start(),
     };
     let timing_bytes = to_parquet(&mut record.to_frame().map_err(table_err)?).map_err(table_err)?;
     output

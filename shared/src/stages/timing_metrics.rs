@@ -118,6 +118,16 @@ fn parse_record(df: &DataFrame, key: &str) -> Result<TimingRecord> {
         executor: text("executor")?.unwrap_or_default(),
         memory_mb: int("memory_mb")?.map(|m| m as u32),
         threads: int("threads")?.map_or(1, |t| t as u32),
+        // Records written before the column existed have none.
+        cold_start: match df.column("cold_start") {
+            Ok(c) => c
+                .cast(&DataType::Boolean)
+                .map_err(table_err(key))?
+                .bool()
+                .map_err(table_err(key))?
+                .get(0),
+            Err(_) => None,
+        },
     })
 }
 
@@ -305,4 +315,48 @@ fn costs_frame(c: &[StageCost]) -> PolarsResult<DataFrame> {
             ),
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::to_parquet;
+
+    fn record(cold_start: Option<bool>) -> TimingRecord {
+        TimingRecord {
+            run: "r".into(),
+            stage: "param-preds".into(),
+            unit: "TCS.f5_s5_g0".into(),
+            stock: Some("TCS".into()),
+            invoked_ms: Some(1_000),
+            started_ms: 1_040,
+            finished_ms: 2_000,
+            read_ms: 10.5,
+            compute_ms: 900.0,
+            write_ms: 3.25,
+            executor: "lambda".into(),
+            memory_mb: Some(1769),
+            threads: 1,
+            cold_start,
+        }
+    }
+
+    #[test]
+    fn timing_records_read_back_with_their_cold_start() {
+        for cold in [Some(true), Some(false), None] {
+            let r = record(cold);
+            let bytes = to_parquet(&mut r.to_frame().unwrap()).unwrap();
+            let back = parse_record(&from_parquet(&bytes).unwrap(), "k").unwrap();
+            assert_eq!(back, r);
+        }
+    }
+
+    #[test]
+    fn records_from_before_the_cold_start_column_read_as_unknown() {
+        let mut df = record(Some(true)).to_frame().unwrap();
+        df = df.drop("cold_start").unwrap();
+        let bytes = to_parquet(&mut df).unwrap();
+        let back = parse_record(&from_parquet(&bytes).unwrap(), "k").unwrap();
+        assert_eq!(back, record(None));
+    }
 }
