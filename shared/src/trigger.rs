@@ -226,8 +226,12 @@ async fn handle_record(
             .map_err(|e| StageError::Invalid(e.to_string()))?;
         "search started"
     } else {
-        for (unit, mut payload) in stage_units(Stage::Processing, &spec, &[stock.clone()], &bucket)?
-        {
+        for (unit, mut payload) in stage_units(
+            Stage::Processing,
+            &spec,
+            std::slice::from_ref(&stock),
+            &bucket,
+        )? {
             if let Some(obj) = payload.as_object_mut() {
                 obj.insert("invoked_at".into(), Value::from(now_ms()));
             }
