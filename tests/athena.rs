@@ -5,15 +5,12 @@
 use std::process::Command;
 use std::sync::Arc;
 
-use groves_tests::{gen_raw, workspace_root};
+use groves_tests::{drive_locally, gen_raw, workspace_root};
 use serde_json::Value;
 use shared::events::RunSpec;
 use shared::ids::{RunId, Symbol};
-use shared::invoke::LocalPool;
 use shared::layout;
 use shared::stages::min_mse::read_best;
-use shared::stages::parent::{drive_run, DriveOptions, DriveOutcome, Quiet};
-use shared::stages::{FaultPlan, OneStore, UnitContext};
 use shared::store::{LocalStore, Store};
 use shared::table::from_parquet;
 
@@ -51,28 +48,10 @@ async fn the_athena_ddl_and_queries_run_in_duckdb_over_a_real_run() {
         allow_missing: true,
         ..RunSpec::default()
     };
-    let pool = LocalPool::new(
-        UnitContext {
-            buckets: Arc::new(OneStore(store.clone())),
-            threads: 1,
-            faults: Some(Arc::new(
-                FaultPlan::parse("param-preds:INFY.f9_s25_g1").unwrap(),
-            )),
-        },
-        2,
-    );
-    let opts = DriveOptions {
-        poll_min: std::time::Duration::from_millis(5),
-        poll_max: std::time::Duration::from_millis(50),
-        ..DriveOptions::default()
-    };
-    match drive_run(store.as_ref(), &pool, &spec, "groves-data", &opts, &Quiet)
+    drive_locally(store.clone(), &spec, Some("param-preds:INFY.f9_s25_g1"))
         .await
-        .unwrap()
-    {
-        DriveOutcome::Finished(o) => o.check().unwrap(),
-        DriveOutcome::Paused { stage, .. } => panic!("paused in {stage}"),
-    }
+        .check()
+        .unwrap();
 
     let out = Command::new("python3")
         .arg(workspace_root().join("athena/duckdb_check.py"))

@@ -5,16 +5,14 @@
 use std::sync::Arc;
 
 use groves_tests::{
-    assert_same, function_binaries, gen_raw, only, snapshot, Function, LambdaEmulator, MotoServer,
+    assert_same, drive_locally, function_binaries, gen_raw, only, snapshot, Function,
+    LambdaEmulator, MotoServer,
 };
 use polars::prelude::*;
 use serde_json::{json, Value};
 use shared::events::RunSpec;
 use shared::ids::{RunId, Symbol};
-use shared::invoke::LocalPool;
 use shared::layout::{self, Split, Unit};
-use shared::stages::parent::{drive_run, DriveOptions, DriveOutcome, Quiet};
-use shared::stages::{OneStore, UnitContext};
 use shared::store::{LocalStore, Store};
 use shared::table::from_parquet;
 
@@ -139,26 +137,10 @@ async fn the_whole_search_under_the_lambda_emulator_equals_the_local_run() {
     );
 
     // The same run on the local runner.
-    let pool = LocalPool::new(
-        UnitContext {
-            buckets: Arc::new(OneStore(local.clone())),
-            threads: 1,
-            faults: None,
-        },
-        2,
-    );
-    let opts = DriveOptions {
-        poll_min: std::time::Duration::from_millis(5),
-        poll_max: std::time::Duration::from_millis(50),
-        ..DriveOptions::default()
-    };
-    match drive_run(local.as_ref(), &pool, &spec, "groves-data", &opts, &Quiet)
+    drive_locally(local.clone(), &spec, None)
         .await
-        .unwrap()
-    {
-        DriveOutcome::Finished(o) => o.check().unwrap(),
-        DriveOutcome::Paused { stage, .. } => panic!("paused in {stage}"),
-    }
+        .check()
+        .unwrap();
 
     let results = [
         "features/",

@@ -10,14 +10,12 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use groves_tests::gen_raw;
+use groves_tests::{drive_locally, gen_raw};
 use shared::events::RunSpec;
 use shared::ids::RunId;
-use shared::invoke::LocalPool;
 use shared::layout;
 use shared::report::{self, html};
-use shared::stages::parent::{drive_run, DriveOptions, DriveOutcome, RunOutcome};
-use shared::stages::{FaultPlan, OneStore, UnitContext};
+use shared::stages::parent::RunOutcome;
 use shared::store::{LocalStore, Store};
 
 const STOCKS: [&str; 2] = ["GROVE", "M&M"];
@@ -54,33 +52,7 @@ async fn run(spec: RunSpec, faults: Option<&str>) -> Run {
     for (i, s) in STOCKS.iter().enumerate() {
         gen_raw(&root.join("raw"), s, 3, 11 + i as u64, false);
     }
-    let pool = LocalPool::new(
-        UnitContext {
-            buckets: Arc::new(OneStore(store.clone())),
-            threads: 1,
-            faults: faults.map(|f| Arc::new(FaultPlan::parse(f).unwrap())),
-        },
-        2,
-    );
-    let opts = DriveOptions {
-        poll_min: Duration::from_millis(5),
-        poll_max: Duration::from_millis(50),
-        ..DriveOptions::default()
-    };
-    let outcome = match drive_run(
-        store.as_ref(),
-        &pool,
-        &spec,
-        "groves-data",
-        &opts,
-        &shared::stages::parent::Quiet,
-    )
-    .await
-    .unwrap()
-    {
-        DriveOutcome::Finished(o) => o,
-        DriveOutcome::Paused { stage, .. } => panic!("paused in {stage}"),
-    };
+    let outcome = drive_locally(store.clone(), &spec, faults).await;
     Run {
         dir,
         store,

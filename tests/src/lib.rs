@@ -348,3 +348,34 @@ pub fn assert_same(
         "{what}: these objects differ: {differ:?}"
     );
 }
+
+/// A whole run through the parent on the in-process pool (2 slots, 1 forest thread per unit,
+/// fast polling), with failures injected as `GROVES_FAULT` would (`faults`).
+pub async fn drive_locally(
+    store: std::sync::Arc<dyn shared::store::Store>,
+    spec: &shared::events::RunSpec,
+    faults: Option<&str>,
+) -> shared::stages::parent::RunOutcome {
+    use shared::stages::parent::{drive_run, DriveOptions, DriveOutcome, Quiet};
+    use shared::stages::{FaultPlan, OneStore, UnitContext};
+    let pool = shared::invoke::LocalPool::new(
+        UnitContext {
+            buckets: std::sync::Arc::new(OneStore(store.clone())),
+            threads: 1,
+            faults: faults.map(|f| std::sync::Arc::new(FaultPlan::parse(f).expect("fault plan"))),
+        },
+        2,
+    );
+    let opts = DriveOptions {
+        poll_min: Duration::from_millis(5),
+        poll_max: Duration::from_millis(50),
+        ..DriveOptions::default()
+    };
+    match drive_run(store.as_ref(), &pool, spec, "groves-data", &opts, &Quiet)
+        .await
+        .expect("drive the run")
+    {
+        DriveOutcome::Finished(o) => o,
+        DriveOutcome::Paused { stage, .. } => panic!("paused in {stage}"),
+    }
+}
