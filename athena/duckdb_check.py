@@ -118,7 +118,7 @@ def create_view(con, bucket_dir, table):
 
 
 def plain(value):
-    if isinstance(value, float) or isinstance(value, (int, str, bool)) or value is None:
+    if value is None or isinstance(value, (int, float, str, bool)):
         return value
     return str(value)
 

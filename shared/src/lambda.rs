@@ -12,7 +12,7 @@ use crate::events::{parse_event, ParentEvent, Stage, StageEvent};
 use crate::invoke::{FunctionNames, Invoker, LambdaInvoker};
 use crate::stages::parent::{drive_run, fan_out, DriveOptions, DriveOutcome, Quiet};
 use crate::stages::{run_unit, Buckets, FaultPlan, UnitContext};
-use crate::store::{client_from_env, S3Store, Store};
+use crate::store::{s3_client, sdk_config_from_env, S3Store, Store};
 use crate::trigger::TriggerConfig;
 
 /// JSON logs (CloudWatch parses them), level from `RUST_LOG` (default `info`).
@@ -134,11 +134,10 @@ impl Function {
     }
 }
 
-/// The Lambda client (endpoint and region from the standard AWS environment) and the stages'
-/// function names.
-async fn lambda_invoker() -> LambdaInvoker {
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let client = aws_sdk_lambda::Client::new(&sdk);
+/// The Lambda client (from the same loaded config as the S3 client) and the stages' function
+/// names.
+fn lambda_invoker(sdk: &aws_config::SdkConfig) -> LambdaInvoker {
+    let client = aws_sdk_lambda::Client::new(sdk);
     LambdaInvoker::new(client, FunctionNames::from_env(), max_in_flight())
 }
 
@@ -148,8 +147,9 @@ pub async fn serve_trigger() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     // A bad configuration fails the cold start, before any notification is taken.
     let config = TriggerConfig::from_env()?;
-    let buckets = S3Buckets(client_from_env().await);
-    let invoker = lambda_invoker().await;
+    let sdk = sdk_config_from_env().await;
+    let buckets = S3Buckets(s3_client(&sdk));
+    let invoker = lambda_invoker(&sdk);
     let (buckets, invoker, config) = (&buckets, &invoker, &config);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         tracing::info!(request_id = %event.context.request_id, "S3 notification");
@@ -165,9 +165,10 @@ pub async fn serve_trigger() -> Result<(), lambda_runtime::Error> {
 /// handed to the stage's function in `shared`.
 pub async fn serve(stage: Stage) -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let s3 = client_from_env().await;
+    let sdk = sdk_config_from_env().await;
+    let s3 = s3_client(&sdk);
     let invoker = if stage == Stage::Parent {
-        Some(lambda_invoker().await)
+        Some(lambda_invoker(&sdk))
     } else {
         None
     };

@@ -238,8 +238,12 @@ async fn forecast(
         .i64()
         .map_err(table_err(&key))?
         .iter()
-        .map(|v| v.unwrap_or(0))
-        .collect();
+        .collect::<Option<Vec<i64>>>()
+        .ok_or_else(|| StageError::Column {
+            key: key.clone(),
+            column: crate::features::DATE.into(),
+            problem: "empty cell (every forecast minute has a time)".into(),
+        })?;
     Ok(Some(ForecastWindow {
         rows_total: n,
         date_ms,

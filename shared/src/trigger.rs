@@ -19,8 +19,9 @@ use crate::events::{parse_run_spec, RunSpec, Stage};
 use crate::ids::{RunId, Symbol};
 use crate::invoke::Invoker;
 use crate::layout;
-use crate::stages::parent::{prepare_upload_run, stage_units};
+use crate::stages::parent::{prepare_upload_run, stage_units, stamp_invoked};
 use crate::stages::{Buckets, StageError};
+use crate::store::StoreError;
 use crate::timing::now_ms;
 
 /// What an upload starts.
@@ -191,20 +192,20 @@ async fn handle_record(
         .to_string();
     let store: Arc<dyn crate::store::Store> = buckets.open(&bucket);
     let marker_key = layout::trigger_marker_key(&stock, &version);
-    if let Some(m) = store.head(&marker_key).await? {
-        tracing::info!(key = %key, marker = %m.key, "duplicate notification: already acted on");
-        let previous: Option<Value> = store
-            .get(&marker_key)
-            .await
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
-        outcome.run = previous
-            .as_ref()
-            .and_then(|v| v.get("run"))
-            .and_then(Value::as_str)
-            .and_then(|r| RunId::new(r).ok());
-        outcome.action = "duplicate".into();
-        return Ok(outcome);
+    match store.get(&marker_key).await {
+        Ok(previous) => {
+            tracing::info!(key = %key, marker = %marker_key, "duplicate notification: already acted on");
+            outcome.run = serde_json::from_slice::<Value>(&previous)
+                .ok()
+                .as_ref()
+                .and_then(|v| v.get("run"))
+                .and_then(Value::as_str)
+                .and_then(|r| RunId::new(r).ok());
+            outcome.action = "duplicate".into();
+            return Ok(outcome);
+        }
+        Err(StoreError::NotFound { .. }) => {}
+        Err(e) => return Err(e.into()),
     }
 
     let mut spec = config.run.clone();
@@ -232,9 +233,7 @@ async fn handle_record(
             std::slice::from_ref(&stock),
             &bucket,
         )? {
-            if let Some(obj) = payload.as_object_mut() {
-                obj.insert("invoked_at".into(), Value::from(now_ms()));
-            }
+            stamp_invoked(&mut payload, now_ms());
             invoker
                 .invoke(Stage::Processing, &unit.to_string(), payload)
                 .await

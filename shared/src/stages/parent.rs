@@ -264,6 +264,13 @@ async fn prepare(store: &dyn Store, spec: &RunSpec, upload: Option<&str>) -> Res
     Ok(spec)
 }
 
+/// Sets a unit event's `invoked_at` (Unix ms), from which the unit's invoke latency is measured.
+pub fn stamp_invoked(event: &mut Value, at_ms: i64) {
+    if let Some(obj) = event.as_object_mut() {
+        obj.insert("invoked_at".into(), Value::from(at_ms));
+    }
+}
+
 fn run_id(spec: &RunSpec) -> Result<RunId> {
     spec.run
         .clone()
@@ -555,9 +562,7 @@ async fn run_stage(
             }
             let invoked = now_ms();
             let mut event = s.event.clone();
-            if let Some(obj) = event.as_object_mut() {
-                obj.insert("invoked_at".into(), Value::from(invoked));
-            }
+            stamp_invoked(&mut event, invoked);
             s.attempts += 1;
             s.in_flight_since = Some(invoked);
             log.invocations += 1;
@@ -816,9 +821,7 @@ pub async fn fan_out(
             report.already_done += 1;
             continue;
         }
-        if let Some(obj) = event.as_object_mut() {
-            obj.insert("invoked_at".into(), Value::from(now_ms()));
-        }
+        stamp_invoked(&mut event, now_ms());
         invoker
             .invoke(e.stage, &name, event)
             .await

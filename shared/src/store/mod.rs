@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 pub use local::LocalStore;
-pub use s3::{client_from_env, S3Store};
+pub use s3::{client_from_env, s3_client, sdk_config_from_env, S3Store};
 
 /// Failures of a store operation. Each names the store and the key.
 #[derive(Debug, thiserror::Error)]

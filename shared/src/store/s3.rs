@@ -35,21 +35,31 @@ fn custom_endpoint_configured() -> bool {
         .any(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()))
 }
 
-/// An S3 client from the standard AWS environment and config files (endpoint, region,
-/// credentials). Path-style addressing when `AWS_S3_FORCE_PATH_STYLE=true` or a custom endpoint
-/// is set. Build it once per process (per Lambda cold start) and share it.
-pub async fn client_from_env() -> Client {
+/// The standard AWS environment and config files (endpoint, region — `us-east-1` when none is
+/// set —, credentials), loaded once per process and shared by every client built from it.
+pub async fn sdk_config_from_env() -> aws_config::SdkConfig {
     let region = aws_config::meta::region::RegionProviderChain::default_provider()
         .or_else(aws_config::Region::new("us-east-1"));
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(region)
         .load()
-        .await;
+        .await
+}
+
+/// An S3 client from the standard AWS environment and config files. Build it once per process
+/// (per Lambda cold start) and share it.
+pub async fn client_from_env() -> Client {
+    s3_client(&sdk_config_from_env().await)
+}
+
+/// An S3 client from a loaded config. Path-style addressing when `AWS_S3_FORCE_PATH_STYLE=true`
+/// or a custom endpoint is set.
+pub fn s3_client(sdk: &aws_config::SdkConfig) -> Client {
     let path_style = match std::env::var("AWS_S3_FORCE_PATH_STYLE") {
         Ok(v) => v.eq_ignore_ascii_case("true") || v == "1",
         Err(_) => custom_endpoint_configured(),
     };
-    let conf = aws_sdk_s3::config::Builder::from(&sdk)
+    let conf = aws_sdk_s3::config::Builder::from(sdk)
         .force_path_style(path_style)
         .build();
     Client::from_conf(conf)
