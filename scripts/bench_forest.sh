@@ -9,7 +9,7 @@
 #
 # usage: scripts/bench_forest.sh [--synthetic] [--no-sklearn] [--rows 50000,200000,450000]
 #          [--trees 100] [--max-features 7] [--min-samples-split 15] [--threads 2] [--seed 1]
-#          [--work DIR]
+#          [--split chronological|random] [--work DIR]
 # Needs: python3 with scikit-learn, pandas and pyarrow (pip install scikit-learn pandas pyarrow).
 # GROVES=/path/to/groves uses a prebuilt CLI instead of `cargo run --release -p groves`.
 set -euo pipefail
@@ -25,6 +25,7 @@ THREADS=2
 SEED=1
 SYNTHETIC=0
 SKLEARN=1
+SPLIT=chronological
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -37,6 +38,7 @@ while [ $# -gt 0 ]; do
     --threads) THREADS="$2"; shift ;;
     --seed) SEED="$2"; shift ;;
     --work) WORK="$2"; shift ;;
+    --split) SPLIT="$2"; shift ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -70,9 +72,9 @@ if [ "$use_cli" = 1 ]; then
   rm -rf "$STORE"
   echo "== generating BENCH with the groves CLI into $STORE" >&2
   groves gen --symbols BENCH --days 1870 --store "$STORE"
-  groves process --store "$STORE"
+  groves process --store "$STORE" --split "$SPLIT"
   python3 "$PY" parquet-to-csv --store "$STORE" --symbol BENCH --out "$CSV"
-  SOURCE="groves gen --symbols BENCH --days 1870 + groves process"
+  SOURCE="groves gen --symbols BENCH --days 1870 + groves process --split $SPLIT"
 else
   echo "== synthetic random walk into $CSV" >&2
   python3 "$PY" synth --out "$CSV"

@@ -328,6 +328,26 @@ async fn quirks_are_repaired_and_counted() {
     assert_eq!(r.rows_read, base.rows_read);
     assert_eq!(r.rows_kept, base.rows_kept - 1);
 
+    // Windows line endings: the same output.
+    let crlf = join(&clean).replace('\n', "\r\n");
+    b.write_raw(&crlf);
+    let r = b.process(&o).await.unwrap();
+    assert_eq!(r.rows_read, base.rows_read);
+    assert_eq!(b.split_bytes("q").await, base_bytes);
+
+    // Quoted fields, one holding a comma: the fast scanner cannot read them, polars does, to
+    // the same output.
+    let mut l = clean.clone();
+    for line in l.iter_mut().skip(1) {
+        let date_end = line.find(',').unwrap();
+        *line = format!("\"{}\"{}", &line[..date_end], &line[date_end..]);
+    }
+    l[100] = set_field(&l[100], &l[0], "volume", "\"1,234\"");
+    b.write_raw(&join(&l));
+    let r = b.process(&o).await.unwrap();
+    assert_eq!(r.rows_read, base.rows_read);
+    assert_eq!(b.split_bytes("q").await, base_bytes);
+
     // An empty TYPPRICE cell: its row, the 10 rows whose lags reach it and the row whose
     // target it is are dropped.
     let mut l = clean.clone();

@@ -237,16 +237,45 @@ pub async fn write_processed(
         file: file.clone(),
         source,
     };
-    let mut encoded = Vec::with_capacity(4);
-    for split in Split::ALL {
-        let bytes = to_parquet(splits.get_mut(split)).map_err(table_err)?;
-        encoded.push((layout::features_key(&opts.run, split, stock), bytes));
-    }
+    // The three splits are encoded at once (compression is most of the write).
+    let Splits {
+        train,
+        validation,
+        test,
+    } = splits;
+    let tables = [
+        (Split::Train, train),
+        (Split::Validation, validation),
+        (Split::Test, test),
+    ];
+    let encoded = std::thread::scope(|s| {
+        let handles: Vec<_> = tables
+            .into_iter()
+            .map(|(split, df)| s.spawn(move || (split, to_parquet(df))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .map(|(split, bytes)| {
+                let key = layout::features_key(&opts.run, split, stock);
+                bytes.map(|b| (key, b)).map_err(table_err)
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
     let stats = to_parquet(&mut report_frame(report).map_err(table_err)?).map_err(table_err)?;
-    encoded.push((layout::processing_stats_key(&opts.run, stock), stats));
-    for (k, bytes) in encoded {
-        output.put(&k, Bytes::from(bytes)).await?;
-    }
+    // The splits at once; the record after them, as its presence means they are all there.
+    futures::future::try_join_all(
+        encoded
+            .into_iter()
+            .map(|(k, bytes)| async move { output.put(&k, Bytes::from(bytes)).await }),
+    )
+    .await?;
+    output
+        .put(
+            &layout::processing_stats_key(&opts.run, stock),
+            Bytes::from(stats),
+        )
+        .await?;
     report.write_ms = ms_since(t_write);
 
     let record = TimingRecord {
@@ -303,15 +332,26 @@ pub fn process_file(
         file: label.to_string(),
         source,
     };
-    let full = series.to_frame().map_err(table_err)?;
-    let take = |rows: &[u32]| -> Result<DataFrame, ProcessingError> {
-        let ids = IdxCa::from_vec("idx".into(), rows.iter().map(|r| *r as IdxSize).collect());
-        full.take(&ids).map_err(table_err)
-    };
+    // Kept rows have every price of their window present (checked in build_series).
+    let prices: Vec<f64> = series
+        .typprice
+        .iter()
+        .map(|p| p.unwrap_or(f64::NAN))
+        .collect();
+    let (train, validation, test) = std::thread::scope(|s| {
+        let (series, prices) = (&series, &prices[..]);
+        let validation = s.spawn(|| series.to_frame(prices, &idx.validation));
+        let test = s.spawn(|| series.to_frame(prices, &idx.test));
+        let train = series.to_frame(prices, &idx.train);
+        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        };
+        (train, join(validation), join(test))
+    });
     let splits = Splits {
-        train: take(&idx.train)?,
-        validation: take(&idx.validation)?,
-        test: take(&idx.test)?,
+        train: train.map_err(table_err)?,
+        validation: validation.map_err(table_err)?,
+        test: test.map_err(table_err)?,
     };
     report.rows_train = idx.train.len() as u64;
     report.rows_validation = idx.validation.len() as u64;
@@ -421,21 +461,25 @@ fn build_series(raw: RawSeries, opts: &ProcessingOptions) -> (Series, Processing
 }
 
 impl Series {
-    fn price(&self, i: usize) -> f64 {
-        // Kept rows have every price of their window present (checked in build_series).
-        self.typprice[i].unwrap_or(f64::NAN)
-    }
-
-    fn to_frame(&self) -> PolarsResult<DataFrame> {
-        let n = self.rows.len();
+    /// The feature table of the kept rows at `positions` (indices into `rows`, ascending).
+    /// `prices` is `typprice` with `NaN` for a missing price (kept rows never read one).
+    fn to_frame(&self, prices: &[f64], positions: &[u32]) -> PolarsResult<DataFrame> {
+        let n = positions.len();
+        // Each column is a gather through the same series rows: found once.
+        let at: Vec<usize> = positions.iter().map(|&p| self.rows[p as usize]).collect();
+        let shifted = |shift: usize, ahead: bool| -> Vec<f64> {
+            at.iter()
+                .map(|&i| prices[if ahead { i + shift } else { i - shift }])
+                .collect()
+        };
         let mut cols: Vec<Column> = Vec::with_capacity(20);
-        cols.push(Column::new(ROW.into(), (0..n as u32).collect::<Vec<u32>>()));
+        cols.push(Column::new(ROW.into(), positions.to_vec()));
         cols.push(datetime_ms_column(
             features::DATE,
-            self.rows.iter().map(|&i| self.times[i].local_ms).collect(),
+            at.iter().map(|&i| self.times[i].local_ms).collect(),
         ));
-        let mut cal: [Vec<i8>; 5] = Default::default();
-        for &i in &self.rows {
+        let mut cal: [Vec<i8>; 5] = std::array::from_fn(|_| Vec::with_capacity(n));
+        for &i in &at {
             let ms = self.times[i].local_ms;
             let days = ms.div_euclid(DAY_MS);
             let in_day = ms.rem_euclid(DAY_MS) / 60_000;
@@ -450,29 +494,11 @@ impl Series {
         for (name, values) in features::CALENDAR.iter().zip(cal) {
             cols.push(Column::new((*name).into(), values));
         }
-        cols.push(Column::new(
-            TYPPRICE.into(),
-            self.rows
-                .iter()
-                .map(|&i| self.price(i))
-                .collect::<Vec<f64>>(),
-        ));
+        cols.push(Column::new(TYPPRICE.into(), shifted(0, false)));
         for k in 1..=N_LAGS {
-            cols.push(Column::new(
-                features::lag_name(k).into(),
-                self.rows
-                    .iter()
-                    .map(|&i| self.price(i - k))
-                    .collect::<Vec<f64>>(),
-            ));
+            cols.push(Column::new(features::lag_name(k).into(), shifted(k, false)));
         }
-        cols.push(Column::new(
-            TARGET.into(),
-            self.rows
-                .iter()
-                .map(|&i| self.price(i + 1))
-                .collect::<Vec<f64>>(),
-        ));
+        cols.push(Column::new(TARGET.into(), shifted(1, true)));
         DataFrame::new(n, cols)
     }
 }

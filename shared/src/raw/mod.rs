@@ -1,6 +1,8 @@
 //! Reading one raw Kaggle minute file: header check, the two columns the search needs, and
 //! errors that name the file, the row and the column.
 
+mod scan;
+
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -102,15 +104,96 @@ pub struct RawSeries {
     pub typprice: Vec<Option<f64>>,
 }
 
-/// Reads `path` (named `file` in errors) with polars, projecting only `date` and `TYPPRICE`.
+/// Reads `path` (named `file` in errors): only `date` and `TYPPRICE`, found by name.
+///
+/// The file is mapped and scanned on every core ([`scan`]); a file with quoted fields that
+/// the scanner cannot read is read with polars instead.
 pub fn read_raw(path: &Path, file: &str) -> Result<RawSeries, RawError> {
     let io = |source| RawError::Io {
         file: file.to_string(),
         source,
     };
-    let mut f = File::open(path).map_err(io)?;
-    let header = read_header(&mut f, file)?;
+    let f = File::open(path).map_err(io)?;
+    if f.metadata().map_err(io)?.len() == 0 {
+        return Err(RawError::Empty {
+            file: file.to_string(),
+        });
+    }
+    // SAFETY: the map is only read. The file is a download of ours or the user's input; if
+    // another process truncated it while we read, the read could fault — the same contract as
+    // any mmap-based reader (polars maps files too).
+    let map = unsafe { memmap2::Mmap::map(&f) }.map_err(io)?;
+    let bytes: &[u8] = &map;
+    let header_end = memchr::memchr(b'\n', bytes).map_or(bytes.len(), |i| i + 1);
+    let header = parse_header(&bytes[..header_end], file)?;
     let layout = check_header(&header, file)?;
+    let position = |name: &str| header.iter().position(|h| h == name).unwrap_or(0);
+    let cols = scan::Columns {
+        n_fields: header.len(),
+        date: position(DATE_COLUMN),
+        price: position(TYPPRICE),
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let scanned = match scan::scan(&bytes[header_end..], cols, threads) {
+        Ok(s) => s,
+        // A quoted field can hide a comma or a line break from the scanner, or quote a needed
+        // cell: polars reads such a file properly (and is the judge of what is wrong in it).
+        // Searched only now, so a clean file is read once.
+        Err(_) if memchr::memchr(b'"', bytes).is_some() => {
+            return read_raw_polars(path, file, header, layout)
+        }
+        Err(e) => return Err(scan_error(e, file, header.len())),
+    };
+    if scanned.times.is_empty() {
+        return Err(RawError::NoRows {
+            file: file.to_string(),
+        });
+    }
+    Ok(RawSeries {
+        layout,
+        rows_read: scanned.rows_read,
+        truncated_last_line: scanned.truncated_last_line,
+        times: scanned.times,
+        typprice: scanned.typprice,
+    })
+}
+
+fn scan_error(e: scan::ScanError, file: &str, expected: usize) -> RawError {
+    // Line 1 of the file is the header.
+    let row = e.line + 1;
+    match e.problem {
+        scan::Problem::Ragged { found } => RawError::RaggedRow {
+            file: file.to_string(),
+            row,
+            found,
+            expected,
+        },
+        scan::Problem::BadCell {
+            column,
+            value,
+            problem,
+        } => RawError::BadCell {
+            file: file.to_string(),
+            row,
+            column,
+            value,
+            problem,
+        },
+    }
+}
+
+/// The slow path, for a file with quoted fields: polars, projecting only `date` and
+/// `TYPPRICE`.
+fn read_raw_polars(
+    path: &Path,
+    file: &str,
+    header: Vec<String>,
+    layout: RawLayout,
+) -> Result<RawSeries, RawError> {
+    let io = |source| RawError::Io {
+        file: file.to_string(),
+        source,
+    };
     // Polars fills short rows with nulls and ignores extra fields; a comma count (cheap next to
     // parsing) tells whether every row has the header's field count, and if not, where.
     let shape = scan_shape(path, header.len()).map_err(io)?;
@@ -182,23 +265,11 @@ pub fn read_raw(path: &Path, file: &str) -> Result<RawSeries, RawError> {
     })
 }
 
-fn read_header(f: &mut File, file: &str) -> Result<Vec<String>, RawError> {
-    let io = |source| RawError::Io {
-        file: file.to_string(),
-        source,
-    };
-    let mut buf = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = f.read(&mut chunk).map_err(io)?;
-        buf.extend_from_slice(&chunk[..n]);
-        if n == 0 || buf.contains(&b'\n') || buf.len() > 1 << 20 {
-            break;
-        }
-    }
-    let line_end = buf.iter().position(|b| *b == b'\n').unwrap_or(buf.len());
-    let line = String::from_utf8_lossy(&buf[..line_end]);
-    let line = line.trim_end_matches('\r').trim_start_matches('\u{feff}');
+fn parse_header(line: &[u8], file: &str) -> Result<Vec<String>, RawError> {
+    let line = String::from_utf8_lossy(line);
+    let line = line
+        .trim_end_matches(['\n', '\r'])
+        .trim_start_matches('\u{feff}');
     if line.trim().is_empty() {
         return Err(RawError::Empty {
             file: file.to_string(),
@@ -400,7 +471,11 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 /// Parses `2015-02-02 09:15:00+05:30` (also with `T`, `Z` or `+0530`). The offset is required:
 /// without it the instant is ambiguous.
 pub fn parse_bar_time(s: &str) -> Result<BarTime, &'static str> {
-    let b = s.trim().as_bytes();
+    parse_bar_time_bytes(s.trim().as_bytes())
+}
+
+/// [`parse_bar_time`] on bytes already trimmed.
+pub(crate) fn parse_bar_time_bytes(b: &[u8]) -> Result<BarTime, &'static str> {
     const BAD: &str = "not a date like 2015-02-02 09:15:00+05:30";
     let num = |r: std::ops::Range<usize>| -> Result<u32, &'static str> {
         let part = b.get(r).ok_or(BAD)?;
@@ -434,9 +509,12 @@ pub fn parse_bar_time(s: &str) -> Result<BarTime, &'static str> {
     let offset_min: i64 = match rest {
         [] => return Err("date has no UTC offset (expected e.g. +05:30)"),
         [b'Z'] => 0,
-        [sign @ (b'+' | b'-'), ..] => {
-            let digits: Vec<u8> = rest[1..].iter().copied().filter(|c| *c != b':').collect();
-            if digits.len() != 4 || !digits.iter().all(u8::is_ascii_digit) {
+        [sign @ (b'+' | b'-'), tail @ ..] => {
+            let digits = match tail {
+                [a, b, b':', c, d] | [a, b, c, d] => [*a, *b, *c, *d],
+                _ => return Err(BAD),
+            };
+            if !digits.iter().all(u8::is_ascii_digit) {
                 return Err(BAD);
             }
             let oh = ((digits[0] - b'0') * 10 + (digits[1] - b'0')) as i64;
