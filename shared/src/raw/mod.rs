@@ -127,11 +127,10 @@ pub fn read_raw(path: &Path, file: &str) -> Result<RawSeries, RawError> {
     let header_end = memchr::memchr(b'\n', bytes).map_or(bytes.len(), |i| i + 1);
     let header = parse_header(&bytes[..header_end], file)?;
     let layout = check_header(&header, file)?;
-    let position = |name: &str| header.iter().position(|h| h == name).unwrap_or(0);
     let cols = scan::Columns {
         n_fields: header.len(),
-        date: position(DATE_COLUMN),
-        price: position(TYPPRICE),
+        date: column_index(&header, DATE_COLUMN, file)?,
+        price: column_index(&header, TYPPRICE, file)?,
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let scanned = match scan::scan(&bytes[header_end..], cols, threads) {
@@ -245,14 +244,8 @@ fn read_raw_polars(
         let t = parse_bar_time(d).map_err(|problem| cell(d, "date", problem))?;
         times.push(t);
         let p = match p {
-            Some(v) if v.is_nan() => None,
-            Some(v) if v.is_infinite() => {
-                return Err(cell(&v.to_string(), "TYPPRICE", "price is infinite"))
-            }
-            Some(v) if v <= 0.0 => {
-                return Err(cell(&v.to_string(), "TYPPRICE", "price is not positive"))
-            }
-            other => other,
+            Some(v) => price_cell(v).map_err(|problem| cell(&v.to_string(), TYPPRICE, problem))?,
+            None => None,
         };
         typprice.push(p);
     }
@@ -263,6 +256,20 @@ fn read_raw_polars(
         times,
         typprice,
     })
+}
+
+/// A parsed `TYPPRICE` cell: `NaN` is pandas' missing value; an infinite or non-positive
+/// price is an error.
+fn price_cell(v: f64) -> Result<Option<f64>, &'static str> {
+    if v.is_nan() {
+        Ok(None)
+    } else if v.is_infinite() {
+        Err("price is infinite")
+    } else if v <= 0.0 {
+        Err("price is not positive")
+    } else {
+        Ok(Some(v))
+    }
 }
 
 fn parse_header(line: &[u8], file: &str) -> Result<Vec<String>, RawError> {
@@ -278,15 +285,20 @@ fn parse_header(line: &[u8], file: &str) -> Result<Vec<String>, RawError> {
     Ok(line.split(',').map(|s| s.trim().to_string()).collect())
 }
 
+fn column_index(header: &[String], column: &'static str, file: &str) -> Result<usize, RawError> {
+    header
+        .iter()
+        .position(|h| h == column)
+        .ok_or_else(|| RawError::MissingColumn {
+            file: file.to_string(),
+            column,
+            header: header.join(","),
+        })
+}
+
 fn check_header(header: &[String], file: &str) -> Result<RawLayout, RawError> {
     for required in [DATE_COLUMN, TYPPRICE] {
-        if !header.iter().any(|h| h == required) {
-            return Err(RawError::MissingColumn {
-                file: file.to_string(),
-                column: required,
-                header: header.join(","),
-            });
-        }
+        column_index(header, required, file)?;
     }
     let mut seen = std::collections::HashSet::new();
     for h in header {

@@ -8,7 +8,7 @@
 
 use memchr::{memchr, memchr_iter, memrchr};
 
-use super::{parse_bar_time_bytes, BarTime};
+use super::{parse_bar_time_bytes, price_cell, BarTime};
 
 /// Where the two needed fields sit in a line of `n_fields` fields.
 #[derive(Debug, Clone, Copy)]
@@ -192,15 +192,7 @@ fn parse_line(line: &[u8], cols: Columns) -> Result<(BarTime, Option<f64>), Prob
         .ok()
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| cell("TYPPRICE", raw, "not a number"))?;
-    let price = if value.is_nan() {
-        None
-    } else if value.is_infinite() {
-        return Err(cell("TYPPRICE", raw, "price is infinite"));
-    } else if value <= 0.0 {
-        return Err(cell("TYPPRICE", raw, "price is not positive"));
-    } else {
-        Some(value)
-    };
+    let price = price_cell(value).map_err(|p| cell("TYPPRICE", raw, p))?;
     Ok((time, price))
 }
 

@@ -145,16 +145,6 @@ pub struct Splits {
     pub test: DataFrame,
 }
 
-impl Splits {
-    pub fn get_mut(&mut self, split: Split) -> &mut DataFrame {
-        match split {
-            Split::Train => &mut self.train,
-            Split::Validation => &mut self.validation,
-            Split::Test => &mut self.test,
-        }
-    }
-}
-
 /// Resolves the `file` of a processing event: a Kaggle file name (taken under `raw/`) or a key
 /// whose last segment is one. Returns the key and the stock it names.
 pub fn raw_key_and_symbol(file: &str) -> Result<(String, Symbol), String> {
