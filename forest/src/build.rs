@@ -1,17 +1,18 @@
-//! Growing one tree: exact best splits over pre-sorted, rank-encoded feature lists.
+//! Growing one tree: exact best splits over pre-sorted feature lists.
 //!
-//! Per dataset (shared by all trees, built once): each feature's rows sorted by value, and
-//! each row's rank among the feature's distinct values (the real values are kept for
-//! thresholds, so splits are exact); the target quantised to integers.
+//! Per dataset (shared by all trees, built once): each feature's rows sorted by value, each
+//! entry a 4-byte row id whose top bit says "same value as the previous entry" (see
+//! `kernels::SAME`); the values by row (for thresholds, so splits are exact); the target
+//! quantised to integers.
 //!
 //! Per tree: bootstrap draws become integer weights on the distinct rows drawn (~63 %), so
-//! nothing is copied per draw. Each feature keeps a list of the tree's rows (4-byte row ids)
-//! sorted by value, with a parallel list of their ranks. A node is the same range `start..end`
-//! in every list, so finding its best split on a feature is one sequential prefix-sum scan,
-//! without sorting (a tie between neighbours is a comparison of adjacent ranks, read in order
-//! rather than looked up per row). Splitting a node partitions every list stably (order within
-//! each side kept, so the children are sorted too): O(n) per feature per level instead of
-//! sorting at every node. Which side a row goes to is one bit in a bitmap of the tree's rows
+//! nothing is copied per draw. Each feature keeps a list of the tree's rows sorted by value,
+//! in the same 4-byte entries. A node is the same range `start..end` in every list, so finding
+//! its best split on a feature is one sequential prefix-sum scan, without sorting (a tie
+//! between neighbours is the bit of the next entry, read in order rather than looked up per
+//! row). Splitting a node partitions every list stably (order within each side kept, so the
+//! children are sorted too, their bits recomputed on the way): O(n) per feature per level
+//! instead of sorting at every node. Which side a row goes to is one bit in a bitmap of the tree's rows
 //! (36 KB at 450k rows, so it stays in L1 while the lists stream by).
 //!
 //! Rows are numbered in the order of the first feature, and within a tree only the sampled rows
@@ -24,7 +25,7 @@
 //! is evaluated in `f64` without division. The hot loops are in `kernels`, with an AVX-512
 //! version chosen at run time.
 
-use crate::kernels::{self, pay_weight, pay_wq, Candidate, Isa, ScanSpec};
+use crate::kernels::{self, pay_weight, pay_wq, row, Candidate, Isa, ScanSpec, SAME};
 use crate::params::ForestParams;
 use crate::rng::Rng;
 use crate::tree::{Node, Tree};
@@ -39,13 +40,11 @@ pub(crate) struct Presorted {
     pub(crate) n_rows: usize,
     pub(crate) n_features: usize,
     /// Feature `f` occupies `sorted[f * n_rows..][..n_rows]`: its rows in ascending order of
-    /// value, where rows are numbered in the order of feature 0 (not the matrix order).
+    /// value, as list entries (`kernels::SAME` set on a row whose value equals the previous
+    /// one's), where rows are numbered in the order of feature 0 (not the matrix order).
     sorted: Vec<u32>,
-    /// `ranks[f * n_rows + k]`: rank of the value of row `sorted[f * n_rows + k]` among feature
-    /// f's distinct values (so ascending, and carried along with the rows in every list).
-    ranks: Vec<u32>,
-    /// Distinct values of each feature, ascending: `uniq[f][rank]`.
-    uniq: Vec<Vec<f32>>,
+    /// `values[f * n_rows + row]`: feature f's value of (renamed) row `row`.
+    values: Vec<f32>,
     /// `(y - offset) * scale`, rounded, by renamed row.
     qy: Vec<i64>,
     pub(crate) offset: f64,
@@ -104,29 +103,12 @@ impl Presorted {
         let n = x.n_rows();
         let n_features = x.n_features();
         let mut keys = vec![0u64; n * n_features];
-        let uniq: Vec<Vec<f32>> = keys
-            .par_chunks_mut(n)
-            .enumerate()
-            .map(|(f, keys)| {
-                let col = x.column(f);
-                for (row, (k, &v)) in keys.iter_mut().zip(col).enumerate() {
-                    *k = (u64::from(ordered_bits(v)) << 32) | row as u64;
-                }
-                sort_by_high_half(keys);
-                let mut values = Vec::new();
-                let mut last_bits = None;
-                for k in keys.iter_mut() {
-                    let row = (*k & LOW) as usize;
-                    let bits = (*k >> 32) as u32;
-                    if last_bits != Some(bits) {
-                        last_bits = Some(bits);
-                        values.push(col[row]);
-                    }
-                    *k = (((values.len() - 1) as u64) << 32) | row as u64;
-                }
-                values
-            })
-            .collect();
+        keys.par_chunks_mut(n).enumerate().for_each(|(f, keys)| {
+            for (row, (k, &v)) in keys.iter_mut().zip(x.column(f)).enumerate() {
+                *k = (u64::from(ordered_bits(v)) << 32) | row as u64;
+            }
+            sort_by_high_half(keys);
+        });
 
         // Centre on the midrange (smallest largest deviation), then scale so that a weighted
         // value (weight at most 4095, or n) stays below 2^45, as a packed payload needs, and a
@@ -148,19 +130,27 @@ impl Presorted {
         // per tree read their per-row tables in nearly sequential order when features are
         // correlated (here all are prices).
         let mut rename = vec![0u32; n];
-        for (pos, &e) in keys[..n].iter().enumerate() {
-            rename[(e & LOW) as usize] = pos as u32;
+        for (pos, &k) in keys[..n].iter().enumerate() {
+            rename[(k & LOW) as usize] = pos as u32;
         }
         let mut sorted = vec![0u32; n * n_features];
-        let mut ranks = vec![0u32; n * n_features];
+        let mut values = vec![0f32; n * n_features];
         sorted
             .par_chunks_mut(n)
-            .zip(ranks.par_chunks_mut(n))
+            .zip(values.par_chunks_mut(n))
             .zip(keys.par_chunks(n))
-            .for_each(|((ids, rank), keys)| {
-                for ((id, r), &k) in ids.iter_mut().zip(rank.iter_mut()).zip(keys) {
-                    *id = rename[(k & LOW) as usize];
-                    *r = (k >> 32) as u32;
+            .enumerate()
+            .for_each(|(f, ((entries, values), keys))| {
+                let col = x.column(f);
+                let mut last = None;
+                for (entry, &k) in entries.iter_mut().zip(keys) {
+                    let row = (k & LOW) as usize;
+                    let v = col[row];
+                    // `==`, not bits: -0.0 and 0.0 are one value, as a threshold sees them.
+                    let same = last == Some(v);
+                    last = Some(v);
+                    *entry = rename[row] | if same { SAME } else { 0 };
+                    values[rename[row] as usize] = v;
                 }
             });
         drop(keys);
@@ -172,8 +162,7 @@ impl Presorted {
             n_rows: n,
             n_features,
             sorted,
-            ranks,
-            uniq,
+            values,
             qy,
             offset,
             scale,
@@ -184,15 +173,12 @@ impl Presorted {
         &self.sorted[f * self.n_rows..(f + 1) * self.n_rows]
     }
 
-    fn sorted_ranks(&self, f: usize) -> &[u32] {
-        &self.ranks[f * self.n_rows..(f + 1) * self.n_rows]
-    }
-
-    /// `f32` threshold between two adjacent distinct values: the midpoint, or the lower value
-    /// if the midpoint rounds up to the upper one, so `lower <= t < upper` always holds.
-    fn threshold(&self, f: usize, lower_rank: u32) -> f32 {
-        let a = self.uniq[f][lower_rank as usize];
-        let b = self.uniq[f][lower_rank as usize + 1];
+    /// `f32` threshold between the values of two rows on either side of a split (adjacent in
+    /// the node, as scikit-learn takes them): the midpoint, or the lower value if the midpoint
+    /// rounds up to the upper one, so `lower <= t < upper` always holds.
+    fn threshold(&self, f: usize, lower: u32, upper: u32) -> f32 {
+        let a = self.values[f * self.n_rows + lower as usize];
+        let b = self.values[f * self.n_rows + upper as usize];
         let t = ((f64::from(a) + f64::from(b)) / 2.0) as f32;
         if t >= b {
             a
@@ -230,7 +216,9 @@ struct Task {
 struct Best {
     split: Candidate,
     feature: usize,
-    lower_rank: u32,
+    /// Tree row ids on either side of the split (adjacent in the feature's list).
+    lower: u32,
+    upper: u32,
     /// Weight and weighted target sum of the left side (filled in for the winner only).
     w_left: i64,
     s_left: i64,
@@ -239,24 +227,23 @@ struct Best {
 /// Per-thread buffers, reused from tree to tree.
 ///
 /// The lists are double-buffered: a node at depth `d` reads buffer `d % 2` and partitions
-/// into buffer `(d + 1) % 2`, writing each entry once at its final place. Each list of row
-/// ids has a parallel list of their ranks in that feature (`ranks`), moved along with the
-/// ids, so that a scan reads ranks sequentially instead of gathering them.
+/// into buffer `(d + 1) % 2`, writing each entry once at its final place.
 #[derive(Default)]
 pub(crate) struct Workspace {
     counts: Vec<u16>,
     lists: [Vec<u32>; 2],
-    ranks: [Vec<u32>; 2],
     /// Tree row id of each dataset row (meaningful for sampled rows only).
     ids: Vec<u32>,
+    /// Dataset row of each tree row id.
+    rows: Vec<u32>,
     /// Payload by tree row id.
     pay: Vec<Pay>,
     /// One bit per row: set while partitioning a node if the row goes left.
     side: Vec<u64>,
     feats: Vec<u16>,
     stack: Vec<Task>,
-    /// Split nodes of the tree being grown and the rank of their threshold's lower value.
-    splits: Vec<(u32, u32)>,
+    /// Split nodes of the tree being grown and the tree rows either side of their threshold.
+    splits: Vec<(u32, u32, u32)>,
     isa: Option<Isa>,
 }
 
@@ -326,7 +313,7 @@ pub(crate) fn build_tree(
             continue;
         };
         // The threshold is looked up once the tree is grown (see below).
-        ws.splits.push((idx as u32, best.lower_rank));
+        ws.splits.push((idx as u32, best.lower, best.upper));
         nodes.push(Node {
             feature: best.feature as u16 + 1,
             value: 0.0,
@@ -362,11 +349,12 @@ pub(crate) fn build_tree(
             s: best.s_left,
         });
     }
-    // Thresholds come from tables of distinct values (MBs, random ranks): looked up here, all
+    // Thresholds come from tables of values by row (MBs, random rows): looked up here, all
     // independent loads, rather than one cache miss stalling every split of the loop above.
-    for &(idx, rank) in &ws.splits {
+    for &(idx, lower, upper) in &ws.splits {
         let node = &mut nodes[idx as usize];
-        node.value = ds.threshold(usize::from(node.feature - 1), rank);
+        let (lower, upper) = (ws.rows[lower as usize], ws.rows[upper as usize]);
+        node.value = ds.threshold(usize::from(node.feature - 1), lower, upper);
     }
 
     Tree {
@@ -381,11 +369,11 @@ pub(crate) fn build_tree(
 fn constant_target(ws: &Workspace, task: &Task) -> bool {
     // Any feature's list holds the node's rows; feature 0's is first in the buffer.
     let rows = &ws.lists[task.depth % 2][task.start..task.end];
-    let first = ws.pay[rows[0] as usize];
+    let first = ws.pay[row(rows[0]) as usize];
     let (w0, wq0) = (pay_weight(first), pay_wq(first));
     // wq/w == wq0/w0 without dividing; |wq| < 2^45 and w < 2^12, so no product overflows.
-    rows.iter().all(|&id| {
-        let p = ws.pay[id as usize];
+    rows.iter().all(|&e| {
+        let p = ws.pay[row(e) as usize];
         pay_wq(p) * w0 == wq0 * pay_weight(p)
     })
 }
@@ -427,13 +415,21 @@ fn init_sample(ds: &Presorted, params: &ForestParams, rng: &mut Rng, ws: &mut Wo
             .map(|(&c, &q)| pack(q, c)),
     );
     let m = ws.pay.len();
+    ws.rows.clear();
+    ws.rows.extend(
+        ws.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(row, _)| row as u32),
+    );
 
     // Per-feature lists of the sampled rows, filtered from the dataset's sorted order (so still
     // sorted). The extra slot lets the branch-free filter write one entry past a feature's range.
     // Lists only grow (to the largest sample so far): every entry a node reads has been
     // written for this tree first, so stale values from the previous tree are never seen, and
     // the buffers need not be cleared (tens of MB per tree).
-    for list in ws.lists.iter_mut().chain(ws.ranks.iter_mut()) {
+    for list in ws.lists.iter_mut() {
         if list.len() < nf * m + 1 {
             list.resize(nf * m + 1, 0);
         }
@@ -445,21 +441,13 @@ fn init_sample(ds: &Presorted, params: &ForestParams, rng: &mut Rng, ws: &mut Wo
         ws.side[row >> 6] |= u64::from(c > 0) << (row & 63);
     }
     let isa = *ws.isa.get_or_insert_with(Isa::detect);
-    // Feature 0's list is the sampled rows in order, numbered 0..m (see `Presorted`).
-    let mut k = 0;
-    for (&c, &rank) in ws.counts.iter().zip(ds.sorted_ranks(0)) {
-        // Branch-free: always write, advance when sampled (the extra slot takes the last write).
-        ws.ranks[0][k] = rank;
-        k += usize::from(c > 0);
-    }
-    for (id, slot) in ws.lists[0][..m].iter_mut().enumerate() {
-        *slot = id as u32;
-    }
-    for f in 1..nf {
+    // Feature 0's list is the sampled rows in order, numbered 0..m (see `Presorted`): the
+    // same filter, done by every feature's.
+    for f in 0..nf {
         let kept = kernels::filter(
             isa,
-            (ds.sorted(f), ds.sorted_ranks(f)),
-            (&mut ws.lists[0][f * m..], &mut ws.ranks[0][f * m..]),
+            ds.sorted(f),
+            &mut ws.lists[0][f * m..],
             &ws.side,
             &ws.ids,
         );
@@ -485,7 +473,6 @@ fn find_split(
 ) -> (Option<Best>, u16) {
     let isa = *ws.isa.get_or_insert_with(Isa::detect);
     let lists = &ws.lists[task.depth % 2];
-    let rank_lists = &ws.ranks[task.depth % 2];
     let pay = &ws.pay;
     let mut best: Option<Best> = None;
     let mut remaining = ws.feats.len();
@@ -498,17 +485,19 @@ fn find_split(
         let f = usize::from(ws.feats[remaining]);
         n_drawn += 1;
         let seg = &lists[f * m + task.start..f * m + task.end];
-        let ranks = &rank_lists[f * m + task.start..f * m + task.end];
-        if ranks[0] == ranks[ranks.len() - 1] {
-            continue; // constant in this node
+        // Constant in this node: every entry has the value of the one before. A varying
+        // feature usually shows a boundary within a few entries.
+        if seg[1..].iter().all(|&e| e & SAME != 0) {
+            continue;
         }
         found_varying = true;
-        if let Some(split) = scan(isa, seg, ranks, pay, task, limits.min_leaf) {
+        if let Some(split) = scan(isa, seg, pay, task, limits.min_leaf) {
             if best.is_none_or(|b| split.beats(&b.split)) {
                 best = Some(Best {
                     split,
                     feature: f,
-                    lower_rank: ranks[split.pos],
+                    lower: row(seg[split.pos]),
+                    upper: row(seg[split.pos + 1]),
                     w_left: 0,
                     s_left: 0,
                 });
@@ -519,9 +508,9 @@ fn find_split(
         // Sums of the smaller side (each row is a payload lookup), the other by difference.
         let seg = &lists[b.feature * m + task.start..m * b.feature + task.end];
         let n_left = b.split.pos + 1;
-        let sums = |rows: &[u32]| {
-            rows.iter().fold((0, 0), |(w, s), &id| {
-                let p = pay[id as usize];
+        let sums = |entries: &[u32]| {
+            entries.iter().fold((0, 0), |(w, s), &e| {
+                let p = pay[row(e) as usize];
                 (w + pay_weight(p), s + pay_wq(p))
             })
         };
@@ -535,24 +524,17 @@ fn find_split(
     (best, n_drawn as u16)
 }
 
-/// Best split of one feature's sorted segment of the node (row ids and their ranks).
+/// Best split of one feature's sorted segment of the node.
 ///
 /// scikit-learn maximises `sl²/wl + sr²/wr` (weighted sums of the target left and right);
 /// with `sr = S - sl`, `wr = W - wl` that is `S²/W + W·d²/(wl·wr)` with `d = sl - wl·S/W`,
 /// so comparing `d²/(wl·wr)` picks the same split, with fewer operations and no division.
-fn scan(
-    isa: Isa,
-    seg: &[u32],
-    ranks: &[u32],
-    pay: &[Pay],
-    task: &Task,
-    min_leaf: usize,
-) -> Option<Candidate> {
+fn scan(isa: Isa, seg: &[u32], pay: &[Pay], task: &Task, min_leaf: usize) -> Option<Candidate> {
     let n = seg.len();
     // Left sides of min_leaf..=n-min_leaf distinct rows; the caller guarantees n >= 2*min_leaf.
     let first = min_leaf - 1;
-    let (w0, s0) = seg[..first].iter().fold((0i64, 0i64), |(w, s), &id| {
-        let p = pay[id as usize];
+    let (w0, s0) = seg[..first].iter().fold((0i64, 0i64), |(w, s), &e| {
+        let p = pay[row(e) as usize];
         (w + pay_weight(p), s + pay_wq(p))
     });
     let spec = ScanSpec {
@@ -561,7 +543,7 @@ fn scan(
         mu: task.s as f64 / task.w as f64,
         w_total: task.w as f64,
     };
-    kernels::scan(isa, seg, ranks, pay, w0, s0, &spec)
+    kernels::scan(isa, seg, pay, w0, s0, &spec)
 }
 
 /// Splits node `task` on `split_feature` at `mid` into the other buffer, for the children
@@ -580,33 +562,33 @@ fn partition(
     let (start, end) = (task.start, task.end);
     let n_left = mid - start;
     let [lists_a, lists_b] = &mut ws.lists;
-    let [ranks_a, ranks_b] = &mut ws.ranks;
-    let (src, dst, rsrc, rdst) = if task.depth.is_multiple_of(2) {
-        (&*lists_a, lists_b, &*ranks_a, ranks_b)
+    let (src, dst) = if task.depth.is_multiple_of(2) {
+        (&*lists_a, lists_b)
     } else {
-        (&*lists_b, lists_a, &*ranks_b, ranks_a)
+        (&*lists_b, lists_a)
     };
     let base = split_feature * m;
-    for &id in &src[base + start..base + mid] {
+    for &e in &src[base + start..base + mid] {
+        let id = row(e);
         ws.side[id as usize >> 6] |= 1u64 << (id & 63);
     }
-    for &id in &src[base + mid..base + end] {
+    for &e in &src[base + mid..base + end] {
+        let id = row(e);
         ws.side[id as usize >> 6] &= !(1u64 << (id & 63));
     }
+    // Copied with their bits: a child's first entry keeps its parent's, which nothing reads.
     if need.0 {
         dst[base + start..base + mid].copy_from_slice(&src[base + start..base + mid]);
-        rdst[base + start..base + mid].copy_from_slice(&rsrc[base + start..base + mid]);
     }
     if need.1 {
         dst[base + mid..base + end].copy_from_slice(&src[base + mid..base + end]);
-        rdst[base + mid..base + end].copy_from_slice(&rsrc[base + mid..base + end]);
     }
     let isa = *ws.isa.get_or_insert_with(Isa::detect);
     let lists = (ws.feats.len(), m);
     kernels::partition_lists(
         isa,
-        (src, rsrc),
-        (dst, rdst),
+        src,
+        dst,
         lists,
         (start, end),
         split_feature,
@@ -696,9 +678,40 @@ mod tests {
         )
         .unwrap();
         let ds = Presorted::new(&x, &[0.0; 5]);
+        // Rows are renamed in value order, which here is the given order.
+        let v = |r: u32| ds.values[r as usize];
         for r in 0..4u32 {
-            let t = ds.threshold(0, r);
-            assert!(ds.uniq[0][r as usize] <= t && t < ds.uniq[0][r as usize + 1]);
+            let t = ds.threshold(0, r, r + 1);
+            assert!(v(r) <= t && t < v(r + 1), "{} {t} {}", v(r), v(r + 1));
         }
+        // Not adjacent in the dataset, adjacent in a node: the midpoint of the node's values.
+        assert_eq!(
+            ds.threshold(0, 0, 3),
+            ((1500.0 + 16_777_216.0) / 2.0) as f32
+        );
+    }
+
+    #[test]
+    fn dataset_lists_mark_ties_with_the_previous_entry() {
+        let x = Matrix::from_columns(
+            vec!["a".into(), "b".into()],
+            vec![
+                vec![3.0, 1.0, 3.0, 2.0, 1.0],
+                vec![-0.0, 5.0, 0.0, 5.0, 5.0],
+            ],
+        )
+        .unwrap();
+        let ds = Presorted::new(&x, &[0.0; 5]);
+        // Feature a in value order: rows 1, 4 (value 1), 3 (2), 0, 2 (3), renamed 0..5.
+        assert_eq!(ds.sorted(0), &[0, 1 | SAME, 2, 3, 4 | SAME]);
+        // Feature b: rows 0 and 2 (-0.0 and 0.0 are one value), then 1, 3, 4 (5.0).
+        let b: Vec<f32> = ds
+            .sorted(1)
+            .iter()
+            .map(|&e| ds.values[5 + row(e) as usize])
+            .collect();
+        assert_eq!(b, [0.0, 0.0, 5.0, 5.0, 5.0]);
+        let same: Vec<bool> = ds.sorted(1).iter().map(|&e| e & SAME != 0).collect();
+        assert_eq!(same, [false, true, false, true, true]);
     }
 }

@@ -1,11 +1,29 @@
 //! The hot loops of tree growing (split scan, list partition, sample filter), in a portable
 //! version and an AVX-512 version.
 //!
+//! A list entry is a row id (below 2^31) with [`SAME`] set when the row's value in the list's
+//! feature equals the previous entry's. That bit is all a scan needs to tell ties from
+//! boundaries, and it travels with the id: one 4-byte entry instead of an id and a rank, so
+//! scans, partitions and filters move half the bytes. Values are sorted within a list, so
+//! equality is transitive along it: when entries are dropped from between two kept ones (a
+//! partition sends them to the other side, a filter leaves them out of the sample), the later
+//! one's bit becomes the AND of its own and the dropped entries' bits. The first entry of a
+//! list (or child segment) never has the bit set: nothing reads it.
+//!
 //! Both versions compute bit-identical results (a grove retried on another machine must
 //! reproduce itself): prefix sums are exact integers, converted exactly to `f64`, the
 //! arithmetic is the same IEEE operations in the same order (never fused), and the split
 //! search keeps one running best per lane of [`LANES`] positions, reduced the same way. The
 //! AVX-512 version is chosen at run time when the CPU has it; unit tests check that both agree.
+
+/// Top bit of a list entry: same value as the previous entry (see the module docs).
+pub(crate) const SAME: u32 = 1 << 31;
+
+/// Row id of a list entry.
+#[inline(always)]
+pub(crate) fn row(entry: u32) -> u32 {
+    entry & !SAME
+}
 
 /// Positions `first + k`, `first + k + LANES`, ... of a scan share one running best. Sixteen
 /// lanes (two AVX-512 registers) keep two independent dependency chains in flight.
@@ -160,70 +178,95 @@ impl Isa {
     }
 }
 
-/// Best split of a sorted segment of row ids (`ranks[i]` is the rank of row `seg[i]` in this
-/// feature): the prefix sums before `spec.first` are `(w0, s0)`.
+/// Best split of a sorted segment of list entries (row ids with [`SAME`] bits): the prefix
+/// sums before `spec.first` are `(w0, s0)`.
 pub(crate) fn scan(
     isa: Isa,
     seg: &[u32],
-    ranks: &[u32],
     pay: &[u64],
     w0: i64,
     s0: i64,
     spec: &ScanSpec,
 ) -> Option<Candidate> {
-    debug_assert!(spec.first <= spec.last && spec.last + 1 < seg.len());
-    // The SIMD version reads `ranks` up to `seg.len()`: required for soundness.
-    assert_eq!(seg.len(), ranks.len());
+    // The SIMD version reads `seg` up to `last + 1`: required for soundness.
+    assert!(spec.first <= spec.last && spec.last + 1 < seg.len());
     match isa {
         Isa::Portable => {
             let mut lanes = Lanes::new();
             let (mut wl, mut sl) = (w0, s0);
             for i in spec.first..=spec.last {
-                let p = pay[seg[i] as usize];
+                let p = pay[row(seg[i]) as usize];
                 wl += pay_weight(p);
                 sl += pay_wq(p);
-                let tie = ranks[i] == ranks[i + 1];
+                let tie = seg[i + 1] & SAME != 0;
                 lanes.step((i - spec.first) % LANES, i, tie, wl, sl, spec);
             }
             lanes.reduce()
         }
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Isa::Avx512` is only chosen when the CPU supports these features.
-        Isa::Avx512 => unsafe { avx512::scan(seg, ranks, pay, w0, s0, spec) },
+        Isa::Avx512 => unsafe { avx512::scan(seg, pay, w0, s0, spec) },
     }
 }
 
-/// Stable partition of one list segment (row ids, and their ranks alongside) into `dst` (same
-/// lengths): rows with their bit set in `side` go to the front, in order, the others after
-/// them, in order. `n_left` is the number of rows going left. Only the sides in `need` (left,
-/// right) must be written; the portable version writes both.
+/// The [`SAME`] bits of the entries that a stable partition or a filter keeps, one side at a
+/// time: `pending` is whether a value boundary has been passed since the side's last kept
+/// entry (true at the start, so a side's first entry gets no bit).
+#[derive(Debug, Clone, Copy)]
+struct Pending(bool);
+
+impl Pending {
+    /// Entry `e` passes by (kept on this side or not): its boundary, if any, is pending.
+    #[inline(always)]
+    fn pass(&mut self, e: u32) {
+        self.0 |= e & SAME == 0;
+    }
+
+    /// The entry just passed is kept on this side: its bit, and nothing is pending any more.
+    #[inline(always)]
+    fn keep(&mut self, kept: bool) -> u32 {
+        let same = if self.0 { 0 } else { SAME };
+        self.0 &= !kept;
+        same
+    }
+}
+
+/// Stable partition of one list segment into `dst` (same length): rows with their bit set in
+/// `side` go to the front, in order, the others after them, in order, each with its
+/// [`SAME`] bit as seen on its side. `n_left` is the number of rows going left. Only the sides
+/// in `need` (left, right) must be written; the portable version writes both.
 pub(crate) fn partition(
     isa: Isa,
-    (src, rsrc): (&[u32], &[u32]),
-    (dst, rdst): (&mut [u32], &mut [u32]),
+    src: &[u32],
+    dst: &mut [u32],
     side: &[u64],
     (n_left, need): (usize, (bool, bool)),
 ) {
-    // The SIMD version relies on these lengths for soundness.
-    assert!(src.len() == dst.len() && src.len() == rsrc.len() && src.len() == rdst.len());
+    // The SIMD version relies on this for soundness.
+    assert_eq!(src.len(), dst.len());
     match isa {
         Isa::Portable => {
             // Writing both sides keeps the loop branch-free; `need` only saves SIMD work.
             let _ = need;
             let (mut l, mut r) = (0, n_left);
-            for (&id, &rank) in src.iter().zip(rsrc) {
+            let (mut pl, mut pr) = (Pending(true), Pending(true));
+            for &e in src {
+                let id = row(e);
                 let left = bit(side, id);
+                pl.pass(e);
+                pr.pass(e);
+                let (same_l, same_r) = (pl.keep(left), pr.keep(!left));
+                let same = if left { same_l } else { same_r };
                 // Branch-free (the side is unpredictable): pick the slot, advance one cursor.
                 let pos = if left { l } else { r };
-                dst[pos] = id;
-                rdst[pos] = rank;
+                dst[pos] = id | same;
                 l += usize::from(left);
                 r += usize::from(!left);
             }
         }
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Isa::Avx512` is only chosen when the CPU supports these features.
-        Isa::Avx512 => unsafe { avx512::partition(src, rsrc, dst, rdst, side, n_left, need) },
+        Isa::Avx512 => unsafe { avx512::partition(src, dst, side, n_left, need) },
     }
 }
 
@@ -238,8 +281,8 @@ fn bit(bits: &[u64], id: u32) -> bool {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn partition_lists(
     isa: Isa,
-    (src, rsrc): (&[u32], &[u32]),
-    (dst, rdst): (&mut [u32], &mut [u32]),
+    src: &[u32],
+    dst: &mut [u32],
     (n_lists, stride): (usize, usize),
     (start, end): (usize, usize),
     skip: usize,
@@ -250,22 +293,15 @@ pub(crate) fn partition_lists(
     match isa {
         Isa::Portable => {
             for f in (0..n_lists).filter(|&f| f != skip) {
-                let src = (&src[each(f)], &rsrc[each(f)]);
-                partition(
-                    isa,
-                    src,
-                    (&mut dst[each(f)], &mut rdst[each(f)]),
-                    side,
-                    split,
-                );
+                partition(isa, &src[each(f)], &mut dst[each(f)], side, split);
             }
         }
         // SAFETY: `Isa::Avx512` is only chosen when the CPU supports these features.
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => unsafe {
             avx512::partition_lists(
-                (src, rsrc),
-                (dst, rdst),
+                src,
+                dst,
                 (0..n_lists).filter(|&f| f != skip).map(each),
                 side,
                 split,
@@ -274,38 +310,39 @@ pub(crate) fn partition_lists(
     }
 }
 
-/// Copies the rows of `src` whose bit is set in `bits` to the front of `dst`, in order,
-/// renamed to `rename[row]` (and their ranks from `rsrc` to `rdst`), and returns how many;
-/// `dst` and `rdst` need one slot more than that.
+/// Copies the entries of `src` whose row's bit is set in `bits` to the front of `dst`, in
+/// order, renamed to `rename[row]` (with their [`SAME`] bits as seen among the kept entries),
+/// and returns how many; `dst` needs one slot more than that.
 pub(crate) fn filter(
     isa: Isa,
-    (src, rsrc): (&[u32], &[u32]),
-    (dst, rdst): (&mut [u32], &mut [u32]),
+    src: &[u32],
+    dst: &mut [u32],
     bits: &[u64],
     rename: &[u32],
 ) -> usize {
-    // The SIMD version relies on this for soundness.
-    assert_eq!(src.len(), rsrc.len());
     match isa {
         Isa::Portable => {
             let mut k = 0;
-            for (&id, &rank) in src.iter().zip(rsrc) {
+            let mut pending = Pending(true);
+            for &e in src {
+                let id = row(e);
+                let kept = bit(bits, id);
+                pending.pass(e);
                 // Branch-free: always write, advance when kept.
-                dst[k] = rename[id as usize];
-                rdst[k] = rank;
-                k += usize::from(bit(bits, id));
+                dst[k] = rename[id as usize] | pending.keep(kept);
+                k += usize::from(kept);
             }
             k
         }
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Isa::Avx512` is only chosen when the CPU supports these features.
-        Isa::Avx512 => unsafe { avx512::filter(src, rsrc, dst, rdst, bits, rename) },
+        Isa::Avx512 => unsafe { avx512::filter(src, dst, bits, rename) },
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{Candidate, ScanSpec, LANES, WEIGHT_BITS};
+    use super::{Candidate, ScanSpec, LANES, SAME, WEIGHT_BITS};
     use std::arch::x86_64::*;
 
     /// Inclusive prefix sums of the eight lanes.
@@ -426,7 +463,6 @@ mod avx512 {
     #[target_feature(enable = "avx512f,avx512dq,popcnt")]
     pub(super) unsafe fn scan(
         seg: &[u32],
-        ranks: &[u32],
         pay: &[u64],
         w0: i64,
         s0: i64,
@@ -438,28 +474,29 @@ mod avx512 {
         let wt = _mm512_set1_pd(spec.w_total);
         let mut cw = _mm512_set1_epi64(w0);
         let mut cs = _mm512_set1_epi64(s0);
+        let same = _mm512_set1_epi32(SAME as i32);
         let sp = seg.as_ptr() as *const i32;
-        let rp = ranks.as_ptr() as *const i32;
         let pp = pay.as_ptr() as *const i64;
         let mut i = spec.first;
         while i <= spec.last {
-            // Sixteen positions i.. (fewer at the end), and the row after each of them.
+            // Sixteen positions i.. (fewer at the end), and the entry after each of them.
             let rest = spec.last + 1 - i;
             let valid = first_lanes(rest);
-            // SAFETY: positions i..=last and last + 1 are inside `seg` and `ranks` (same
-            // length, last + 1 < seg.len()); rows are below `pay.len()` (one entry per row) and
-            // below 2^31, so the 32-bit gather indices are exact and in bounds; masked lanes
-            // read nothing.
+            // SAFETY: positions i..=last and last + 1 are inside `seg` (last + 1 < seg.len(),
+            // asserted by the caller); rows are below `pay.len()` (one entry per row) and below
+            // 2^31, so the 32-bit gather indices are exact and in bounds; masked lanes read
+            // nothing.
             let loaded = first_lanes(rest + 1);
-            let ids = _mm512_maskz_loadu_epi32(valid, sp.add(i));
-            let r = _mm512_maskz_loadu_epi32(loaded, rp.add(i));
+            let e = _mm512_maskz_loadu_epi32(loaded, sp.add(i));
             let after = if rest >= 16 {
-                _mm512_set1_epi32(*rp.add(i + 16))
+                _mm512_set1_epi32(*sp.add(i + 16))
             } else {
                 _mm512_setzero_si512()
             };
-            let next = _mm512_alignr_epi32::<1>(after, r);
-            let boundary = _mm512_mask_cmpneq_epi32_mask(valid, r, next);
+            let next = _mm512_alignr_epi32::<1>(after, e);
+            // A split may fall after position i only where the next entry's value differs.
+            let boundary = _mm512_mask_testn_epi32_mask(valid, next, same);
+            let ids = _mm512_andnot_si512(same, e);
             let (va, vb) = (valid as u8, (valid >> 8) as u8);
             let (ba, bb) = (boundary as u8, (boundary >> 8) as u8);
             let lo = _mm512_castsi512_si256(ids);
@@ -501,27 +538,35 @@ mod avx512 {
         _mm512_mask_test_epi32_mask(valid, bit, _mm512_set1_epi32(1))
     }
 
+    /// Of the lanes in `kept`, those whose entry has the same value as the previous kept entry,
+    /// given the lanes with a value `boundary` and `pending` (1 if a boundary was passed since
+    /// the last kept entry of earlier chunks); and the pending bit for the next chunk. This is
+    /// `Pending` of the portable code, sixteen lanes at once: a boundary counts for the first
+    /// kept lane at or after it, so adding the boundaries on dropped lanes to the mask of
+    /// dropped lanes carries each one up its run of dropped lanes into the kept lane that ends
+    /// the run (or out of bit 15, into the next chunk).
+    #[inline(always)]
+    fn kept_same(boundary: u16, kept: u16, pending: u32) -> (u16, u32) {
+        let b = u32::from(boundary) | pending;
+        let dropped = u32::from(!kept);
+        let carried = dropped + (b & dropped);
+        let hit = (b | carried) & u32::from(kept);
+        ((u32::from(kept) & !hit) as u16, (carried >> 16) & 1)
+    }
+
     /// [`partition`](super::partition) of the `ranges` of the lists, in one call (the loop
     /// over lists runs with the kernel inlined: many nodes are small).
     #[target_feature(enable = "avx512f,avx512dq,popcnt")]
     pub(super) unsafe fn partition_lists(
-        (src, rsrc): (&[u32], &[u32]),
-        (dst, rdst): (&mut [u32], &mut [u32]),
+        src: &[u32],
+        dst: &mut [u32],
         ranges: impl Iterator<Item = std::ops::Range<usize>>,
         side: &[u64],
         (n_left, need): (usize, (bool, bool)),
     ) {
         for r in ranges {
             // Same range of each: equal lengths, as `partition` requires.
-            partition(
-                &src[r.clone()],
-                &rsrc[r.clone()],
-                &mut dst[r.clone()],
-                &mut rdst[r],
-                side,
-                n_left,
-                need,
-            );
+            partition(&src[r.clone()], &mut dst[r], side, n_left, need);
         }
     }
 
@@ -529,9 +574,7 @@ mod avx512 {
     #[target_feature(enable = "avx512f,avx512dq,popcnt")]
     pub(super) unsafe fn partition(
         src: &[u32],
-        rsrc: &[u32],
         dst: &mut [u32],
-        rdst: &mut [u32],
         side: &[u64],
         n_left: usize,
         (need_left, need_right): (bool, bool),
@@ -539,35 +582,36 @@ mod avx512 {
         let n = src.len();
         let sp = src.as_ptr() as *const i32;
         let dp = dst.as_mut_ptr() as *mut i32;
-        let rsp = rsrc.as_ptr() as *const i32;
-        let rdp = rdst.as_mut_ptr() as *mut i32;
         let bits = side.as_ptr() as *const i32;
+        let same = _mm512_set1_epi32(SAME as i32);
         let mut l = 0usize;
         let mut r = n_left;
+        let (mut pending_l, mut pending_r) = (1u32, 1u32);
         let mut i = 0usize;
         while i < n {
-            // SAFETY: the masked loads read rows i..min(i+16, n) of `src` and `rsrc` only
-            // (same length); every row's bit word is inside `side`; the masked stores write
-            // exactly the rows that go left (to l..l+k <= n_left) and right (to r..r+kr <= n),
-            // so nothing outside `dst` and `rdst` (same length as `src`).
+            // SAFETY: the masked load reads rows i..min(i+16, n) of `src` only; every row's bit
+            // word is inside `side`; the masked stores write exactly the rows that go left (to
+            // l..l+k <= n_left) and right (to r..r+kr <= n), so nothing outside `dst` (same
+            // length as `src`).
             let valid = first_lanes(n - i);
-            let ids = _mm512_maskz_loadu_epi32(valid, sp.add(i));
-            let ranks = _mm512_maskz_loadu_epi32(valid, rsp.add(i));
+            let e = _mm512_maskz_loadu_epi32(valid, sp.add(i));
+            let ids = _mm512_andnot_si512(same, e);
             let left = bits_set(bits, ids, valid);
             let right = valid & !left;
+            let boundary = _mm512_mask_testn_epi32_mask(valid, e, same);
+            let (same_l, pl) = kept_same(boundary, left, pending_l);
+            let (same_r, pr) = kept_same(boundary, right, pending_r);
+            (pending_l, pending_r) = (pl, pr);
+            let out = _mm512_mask_or_epi32(ids, same_l | same_r, ids, same);
             let k = left.count_ones() as usize;
             let kr = right.count_ones() as usize;
             if need_left {
-                let lp = _mm512_maskz_compress_epi32(left, ids);
-                _mm512_mask_storeu_epi32(dp.add(l), first_lanes(k), lp);
-                let lr = _mm512_maskz_compress_epi32(left, ranks);
-                _mm512_mask_storeu_epi32(rdp.add(l), first_lanes(k), lr);
+                let packed = _mm512_maskz_compress_epi32(left, out);
+                _mm512_mask_storeu_epi32(dp.add(l), first_lanes(k), packed);
             }
             if need_right {
-                let rpk = _mm512_maskz_compress_epi32(right, ids);
-                _mm512_mask_storeu_epi32(dp.add(r), first_lanes(kr), rpk);
-                let rr = _mm512_maskz_compress_epi32(right, ranks);
-                _mm512_mask_storeu_epi32(rdp.add(r), first_lanes(kr), rr);
+                let packed = _mm512_maskz_compress_epi32(right, out);
+                _mm512_mask_storeu_epi32(dp.add(r), first_lanes(kr), packed);
             }
             l += k;
             r += kr;
@@ -578,9 +622,7 @@ mod avx512 {
     #[target_feature(enable = "avx512f,avx512dq,popcnt")]
     pub(super) unsafe fn filter(
         src: &[u32],
-        rsrc: &[u32],
         dst: &mut [u32],
-        rdst: &mut [u32],
         bits: &[u64],
         rename: &[u32],
     ) -> usize {
@@ -589,25 +631,27 @@ mod avx512 {
         let bp = bits.as_ptr() as *const i32;
         let np = rename.as_ptr() as *const i32;
         let dp = dst.as_mut_ptr() as *mut i32;
-        let rsp = rsrc.as_ptr() as *const i32;
-        let rdp = rdst.as_mut_ptr() as *mut i32;
+        let same = _mm512_set1_epi32(SAME as i32);
+        let mut pending = 1u32;
         let mut k = 0usize;
         let mut i = 0usize;
         while i < n {
-            // SAFETY: the masked loads read rows i..min(i+16, n) of `src` and `rsrc` only (same
-            // length); every row's bit word is inside `bits`; the masked stores write kept rows
-            // only, to k..k+c <= (number kept) < dst.len(), rdst.len(); every row is below
-            // `rename.len()` and 2^31, and only kept lanes read it.
+            // SAFETY: the masked load reads rows i..min(i+16, n) of `src` only; every row's bit
+            // word is inside `bits`; the masked store writes kept rows only, to
+            // k..k+c <= (number kept) < dst.len(); every row is below `rename.len()` and 2^31,
+            // and only kept lanes read it.
             let valid = first_lanes(n - i);
-            let ids = _mm512_maskz_loadu_epi32(valid, sp.add(i));
-            let ranks = _mm512_maskz_loadu_epi32(valid, rsp.add(i));
+            let e = _mm512_maskz_loadu_epi32(valid, sp.add(i));
+            let ids = _mm512_andnot_si512(same, e);
             let keep = bits_set(bp, ids, valid);
+            let boundary = _mm512_mask_testn_epi32_mask(valid, e, same);
+            let (same_k, p) = kept_same(boundary, keep, pending);
+            pending = p;
             let c = keep.count_ones() as usize;
             let renamed = _mm512_mask_i32gather_epi32::<4>(_mm512_setzero_si512(), keep, ids, np);
-            let packed = _mm512_maskz_compress_epi32(keep, renamed);
+            let out = _mm512_mask_or_epi32(renamed, same_k, renamed, same);
+            let packed = _mm512_maskz_compress_epi32(keep, out);
             _mm512_mask_storeu_epi32(dp.add(k), first_lanes(c), packed);
-            let packed = _mm512_maskz_compress_epi32(keep, ranks);
-            _mm512_mask_storeu_epi32(rdp.add(k), first_lanes(c), packed);
             k += c;
             i += 16;
         }
@@ -621,21 +665,31 @@ mod tests {
     use crate::rng::Rng;
 
     /// `n` rows with random ranks (`distinct` values) and payloads; `seg` holds the rows in
-    /// rank order, `sranks` their ranks in that order.
+    /// rank order as list entries.
     struct Case {
         seg: Vec<u32>,
         ranks: Vec<u32>,
-        sranks: Vec<u32>,
         pay: Vec<u64>,
+    }
+
+    /// Rows (in ascending rank order) as list entries, their `SAME` bits computed afresh.
+    fn entries(rows: &[u32], ranks: &[u32]) -> Vec<u32> {
+        rows.iter()
+            .enumerate()
+            .map(|(k, &id)| {
+                let same = k > 0 && ranks[rows[k - 1] as usize] == ranks[id as usize];
+                id | if same { SAME } else { 0 }
+            })
+            .collect()
     }
 
     fn random_case(rng: &mut Rng, n: usize, distinct: u64) -> Case {
         let ranks: Vec<u32> = (0..n).map(|_| rng.below(distinct) as u32).collect();
-        let mut seg: Vec<u32> = (0..n as u32).collect();
+        let mut rows: Vec<u32> = (0..n as u32).collect();
         for i in (1..n).rev() {
-            seg.swap(i, rng.below(i as u64 + 1) as usize);
+            rows.swap(i, rng.below(i as u64 + 1) as usize);
         }
-        seg.sort_by_key(|&id| ranks[id as usize]);
+        rows.sort_by_key(|&id| ranks[id as usize]);
         let pay = (0..n)
             .map(|_| {
                 let w = 1 + rng.below(4) as i64;
@@ -643,11 +697,9 @@ mod tests {
                 (((w * q) << WEIGHT_BITS) as u64) | w as u64
             })
             .collect();
-        let sranks = seg.iter().map(|&id| ranks[id as usize]).collect();
         Case {
-            seg,
+            seg: entries(&rows, &ranks),
             ranks,
-            sranks,
             pay,
         }
     }
@@ -672,11 +724,12 @@ mod tests {
             // Sequential argmax of scikit-learn's proxy sl²/wl + sr²/wr, ties to the first.
             let (mut wl, mut sl) = (0i64, 0i64);
             let mut expected: Option<(f64, usize)> = None;
+            let rank = |k: usize| c.ranks[row(c.seg[k]) as usize];
             for i in 0..n - 1 {
-                let p = c.pay[c.seg[i] as usize];
+                let p = c.pay[row(c.seg[i]) as usize];
                 wl += pay_weight(p);
                 sl += pay_wq(p);
-                if c.ranks[c.seg[i] as usize] == c.ranks[c.seg[i + 1] as usize] {
+                if rank(i) == rank(i + 1) {
                     continue;
                 }
                 let (wr, sr) = ((wt - wl) as f64, (st - sl) as f64);
@@ -685,8 +738,40 @@ mod tests {
                     expected = Some((proxy, i));
                 }
             }
-            let got = scan(Isa::Portable, &c.seg, &c.sranks, &c.pay, 0, 0, &spec);
+            let got = scan(Isa::Portable, &c.seg, &c.pay, 0, 0, &spec);
             assert_eq!(got.map(|c| c.pos), expected.map(|e| e.1), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn kept_entries_get_the_same_bits_as_a_fresh_list() {
+        // The portable partition against the definition, with long runs of equal values and
+        // long runs of rows going one way (what the SIMD carry between chunks must get right).
+        let mut rng = Rng::new(17);
+        for n in [1usize, 2, 40, 1000] {
+            for distinct in [1u64, 3, n as u64] {
+                let c = random_case(&mut rng, n, distinct);
+                let mut side = vec![0u64; n.div_ceil(64)];
+                for id in 0..n {
+                    if (id / 37) % 2 == 0 || rng.below(8) == 0 {
+                        side[id >> 6] |= 1 << (id & 63);
+                    }
+                }
+                let rows: Vec<u32> = c.seg.iter().map(|&e| row(e)).collect();
+                let (left, right): (Vec<u32>, Vec<u32>) =
+                    rows.iter().partition(|&&id| bit(&side, id));
+                let mut expected = entries(&left, &c.ranks);
+                expected.extend(entries(&right, &c.ranks));
+                let mut got = vec![0u32; n];
+                partition(
+                    Isa::Portable,
+                    &c.seg,
+                    &mut got,
+                    &side,
+                    (left.len(), (true, true)),
+                );
+                assert_eq!(got, expected, "n {n} distinct {distinct}");
+            }
         }
     }
 
@@ -695,7 +780,7 @@ mod tests {
         let isa = Isa::detect();
         let mut rng = Rng::new(11);
         for n in [2usize, 3, 5, 8, 9, 10, 15, 16, 17, 18, 33, 100, 1000, 4099] {
-            for distinct in [2u64, 7, n as u64 * 4] {
+            for distinct in [1u64, 2, 7, n as u64 * 4] {
                 let c = random_case(&mut rng, n, distinct);
                 let (wt, st) = totals(&c.pay);
                 for (first, trim) in [(0usize, 0usize), (1, 1), (2, 3)] {
@@ -705,7 +790,7 @@ mod tests {
                     let (w0, s0) = totals(
                         &c.seg[..first]
                             .iter()
-                            .map(|&id| c.pay[id as usize])
+                            .map(|&e| c.pay[row(e) as usize])
                             .collect::<Vec<_>>(),
                     );
                     let spec = ScanSpec {
@@ -714,61 +799,65 @@ mod tests {
                         mu: st as f64 / wt as f64,
                         w_total: wt as f64,
                     };
-                    let a = scan(Isa::Portable, &c.seg, &c.sranks, &c.pay, w0, s0, &spec);
-                    let b = scan(isa, &c.seg, &c.sranks, &c.pay, w0, s0, &spec);
+                    let a = scan(Isa::Portable, &c.seg, &c.pay, w0, s0, &spec);
+                    let b = scan(isa, &c.seg, &c.pay, w0, s0, &spec);
                     assert_eq!(a, b, "scan n={n} distinct={distinct} first={first}");
                 }
 
+                // Sides drawn per row, in runs of one side now and then (so that chunks of
+                // sixteen lanes go all one way).
                 let mut side = vec![0u64; n.div_ceil(64)];
                 let mut n_left = 0;
                 for id in 0..n {
-                    if rng.below(2) == 1 {
+                    let left = if (id / 50) % 3 == 0 {
+                        (id / 150) % 2 == 0
+                    } else {
+                        rng.below(2) == 1
+                    };
+                    if left {
                         side[id >> 6] |= 1 << (id & 63);
                         n_left += 1;
                     }
                 }
                 let goes_left = |id: u32| bit(&side, id);
-                let src = (&c.seg[..], &c.sranks[..]);
-                let (mut a, mut ar) = (vec![0u32; n], vec![0u32; n]);
-                let (mut b, mut br) = (vec![0u32; n], vec![0u32; n]);
+                let rows_of = |s: &[u32]| -> Vec<u32> { s.iter().map(|&e| row(e)).collect() };
+                let (mut a, mut b) = (vec![0u32; n], vec![0u32; n]);
                 let split = (n_left, (true, true));
-                partition(Isa::Portable, src, (&mut a, &mut ar), &side, split);
-                partition(isa, src, (&mut b, &mut br), &side, split);
-                assert_eq!((&a, &ar), (&b, &br), "partition n={n}");
-                let sranks_of = |ids: &[u32]| -> Vec<u32> {
-                    ids.iter().map(|&id| c.ranks[id as usize]).collect()
-                };
-                assert_eq!(ar, sranks_of(&a), "partition ranks n={n}");
+                partition(Isa::Portable, &c.seg, &mut a, &side, split);
+                partition(isa, &c.seg, &mut b, &side, split);
+                assert_eq!(a, b, "partition n={n} distinct={distinct}");
+                assert_eq!(&a[..n_left], &entries(&rows_of(&a[..n_left]), &c.ranks)[..]);
+                assert_eq!(&a[n_left..], &entries(&rows_of(&a[n_left..]), &c.ranks)[..]);
                 // Each side alone writes the same entries.
                 for need in [(true, false), (false, true)] {
-                    let (mut s, mut sr) = (a.clone(), ar.clone());
+                    let mut s = a.clone();
                     let (lo, hi) = if need.0 { (0, n_left) } else { (n_left, n) };
                     s[lo..hi].fill(u32::MAX);
-                    sr[lo..hi].fill(u32::MAX);
-                    partition(isa, src, (&mut s, &mut sr), &side, (n_left, need));
-                    assert_eq!((&s, &sr), (&a, &ar), "partition n={n} {need:?}");
+                    partition(isa, &c.seg, &mut s, &side, (n_left, need));
+                    assert_eq!(s, a, "partition n={n} {need:?}");
                 }
                 let (mut fa, mut fb) = (vec![0u32; n + 1], vec![0u32; n + 1]);
-                let (mut fra, mut frb) = (vec![0u32; n + 1], vec![0u32; n + 1]);
                 let ident: Vec<u32> = (0..n as u32).collect();
-                let ka = filter(Isa::Portable, src, (&mut fa, &mut fra), &side, &ident);
-                let kb = filter(isa, src, (&mut fb, &mut frb), &side, &ident);
+                let ka = filter(Isa::Portable, &c.seg, &mut fa, &side, &ident);
+                let kb = filter(isa, &c.seg, &mut fb, &side, &ident);
                 assert_eq!((ka, &fa[..ka]), (kb, &fb[..kb]), "filter n={n}");
-                assert_eq!(&fra[..ka], &frb[..kb], "filter ranks n={n}");
-                assert_eq!(&fra[..ka], &sranks_of(&fa[..ka])[..]);
                 assert_eq!(ka, n_left);
                 assert_eq!(&fa[..ka], &a[..n_left]);
-                // Renaming: the kept rows come out renamed, the same way in both versions.
+                // Renaming: the kept rows come out renamed, the same way in both versions, with
+                // the bits of the kept rows' values.
                 let rename: Vec<u32> = (0..n as u32).map(|r| r.wrapping_mul(7919) % 1000).collect();
-                let ka = filter(Isa::Portable, src, (&mut fa, &mut fra), &side, &rename);
-                let kb = filter(isa, src, (&mut fb, &mut frb), &side, &rename);
+                let ka = filter(Isa::Portable, &c.seg, &mut fa, &side, &rename);
+                let kb = filter(isa, &c.seg, &mut fb, &side, &rename);
                 assert_eq!((ka, &fa[..ka]), (kb, &fb[..kb]), "filter renamed n={n}");
-                let expect: Vec<u32> = a[..n_left].iter().map(|&r| rename[r as usize]).collect();
+                let expect: Vec<u32> = a[..n_left]
+                    .iter()
+                    .map(|&e| rename[row(e) as usize] | (e & SAME))
+                    .collect();
                 assert_eq!(&fa[..ka], &expect[..]);
                 // Stable, and split at n_left.
-                let rank = |id: &u32| c.ranks[*id as usize];
-                assert!(a[..n_left].iter().all(|&id| goes_left(id)));
-                assert!(a[n_left..].iter().all(|&id| !goes_left(id)));
+                let rank = |e: &u32| c.ranks[row(*e) as usize];
+                assert!(a[..n_left].iter().all(|&e| goes_left(row(e))));
+                assert!(a[n_left..].iter().all(|&e| !goes_left(row(e))));
                 assert!(a[..n_left].windows(2).all(|w| rank(&w[0]) <= rank(&w[1])));
                 assert!(a[n_left..].windows(2).all(|w| rank(&w[0]) <= rank(&w[1])));
             }
