@@ -12,8 +12,8 @@
 //! between neighbours is the bit of the next entry, read in order rather than looked up per
 //! row). Splitting a node partitions every list stably (order within each side kept, so the
 //! children are sorted too, their bits recomputed on the way): O(n) per feature per level
-//! instead of sorting at every node. Which side a row goes to is one bit in a bitmap of the tree's rows
-//! (36 KB at 450k rows, so it stays in L1 while the lists stream by).
+//! instead of sorting at every node. Which side a row goes to is one bit in a bitmap of the
+//! tree's rows (36 KB at 450k rows, so it stays in L1 while the lists stream by).
 //!
 //! Rows are numbered in the order of the first feature, and within a tree only the sampled rows
 //! are numbered (densely). Here all features are prices and nearly equal, so a node (a narrow
@@ -406,15 +406,6 @@ fn init_sample(ds: &Presorted, params: &ForestParams, rng: &mut Rng, ws: &mut Wo
         next += u32::from(c > 0);
         id
     }));
-    ws.pay.clear();
-    ws.pay.extend(
-        ws.counts
-            .iter()
-            .zip(&ds.qy)
-            .filter(|(&c, _)| c > 0)
-            .map(|(&c, &q)| pack(q, c)),
-    );
-    let m = ws.pay.len();
     ws.rows.clear();
     ws.rows.extend(
         ws.counts
@@ -422,6 +413,13 @@ fn init_sample(ds: &Presorted, params: &ForestParams, rng: &mut Rng, ws: &mut Wo
             .enumerate()
             .filter(|(_, &c)| c > 0)
             .map(|(row, _)| row as u32),
+    );
+    let m = ws.rows.len();
+    ws.pay.clear();
+    ws.pay.extend(
+        ws.rows
+            .iter()
+            .map(|&row| pack(ds.qy[row as usize], ws.counts[row as usize])),
     );
 
     // Per-feature lists of the sampled rows, filtered from the dataset's sorted order (so still
