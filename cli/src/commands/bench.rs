@@ -36,9 +36,9 @@ pub async fn bench_processing(args: &BenchArgs) -> Result<()> {
         let t = Instant::now();
         let (p, k, s, o) = (path.to_path_buf(), key.clone(), stock.clone(), opts.clone());
         let label = args.file.clone();
-        let (mut splits, mut report) =
+        let (splits, mut report) =
             tokio::task::spawn_blocking(move || process_file(&p, &label, &k, &s, &o)).await??;
-        write_processed(&out, &stock, &opts, &mut splits, &mut report, 0).await?;
+        write_processed(&out, &stock, &opts, &splits, &mut report, 0).await?;
         let total = t.elapsed().as_secs_f64();
         best = best.min(total);
         println!(

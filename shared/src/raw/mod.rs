@@ -143,6 +143,9 @@ pub fn read_raw(path: &Path, file: &str) -> Result<RawSeries, RawError> {
         }
         Err(e) => return Err(scan_error(e, file, header.len())),
     };
+    // Unmapping a large file takes a while (every page's entry is cleared): let a thread do it
+    // while the caller goes on.
+    std::thread::spawn(move || drop(map));
     if scanned.times.is_empty() {
         return Err(RawError::NoRows {
             file: file.to_string(),

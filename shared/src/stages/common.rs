@@ -81,8 +81,8 @@ pub async fn read_table(
 }
 
 /// Encodes and writes a table.
-pub async fn write_table(store: &dyn Store, key: &str, mut df: DataFrame) -> Result<()> {
-    let bytes = to_parquet(&mut df).map_err(|source| StageError::Table {
+pub async fn write_table(store: &dyn Store, key: &str, df: DataFrame) -> Result<()> {
+    let bytes = to_parquet(&df).map_err(|source| StageError::Table {
         key: key.to_string(),
         source,
     })?;

@@ -1,6 +1,7 @@
 //! Processing: one raw minute file → the feature table (`TYPPRICE`, its 10 lags, the next
 //! minute's `TYPPRICE` as target, calendar parts), cut into train / validation / test.
 
+use std::ops::Range;
 use std::path::Path;
 use std::time::Instant;
 
@@ -16,7 +17,7 @@ use crate::ids::{RunId, Symbol};
 use crate::layout::{self, Split};
 use crate::raw::{civil_from_days, read_raw, BarTime, RawError, RawSeries};
 use crate::store::{Store, StoreError};
-use crate::table::{datetime_ms_column, to_parquet};
+use crate::table::{datetime_ms_column, to_parquet, to_parquet_all, ChunkedTable};
 use crate::timing::{self, ms_since, TimingRecord};
 
 const DAY_MS: i64 = 86_400_000;
@@ -137,12 +138,34 @@ pub struct ProcessingReport {
     pub write_ms: f64,
 }
 
-/// The three parts of the processed series, each in time order.
+/// The three parts of the processed series, each in time order. Their feature columns are
+/// not built here: [`write_processed`] builds them a row group at a time as it encodes them.
 #[derive(Debug)]
 pub struct Splits {
-    pub train: DataFrame,
-    pub validation: DataFrame,
-    pub test: DataFrame,
+    bars: Bars,
+    /// `bars.typprice` with `NaN` for a missing price (kept rows never read one).
+    prices: Vec<f64>,
+    /// Train, validation, test: positions among the kept rows (the `row` column), ascending.
+    positions: [Vec<u32>; 3],
+    /// The same rows as indices into `bars`.
+    at: [Vec<u32>; 3],
+}
+
+impl Splits {
+    /// The feature table of one split, ready to be encoded.
+    fn table(&self, split: Split) -> FeatureTable<'_> {
+        let i = match split {
+            Split::Train => 0,
+            Split::Validation => 1,
+            Split::Test => 2,
+        };
+        FeatureTable {
+            bars: &self.bars,
+            prices: &self.prices,
+            positions: &self.positions[i],
+            at: &self.at[i],
+        }
+    }
 }
 
 /// Resolves the `file` of a processing event: a Kaggle file name (taken under `raw/`) or a key
@@ -194,8 +217,8 @@ pub async fn process_key(
     let label = format!("{}/{key}", input.describe());
     let (stock2, opts2, key2) = (stock.clone(), opts.clone(), key.to_string());
     let path = local.path().to_path_buf();
-    // Parsing and feature building are CPU-bound: keep them off the async workers.
-    let (mut splits, mut report) = tokio::task::spawn_blocking(move || {
+    // Parsing and sorting are CPU-bound: keep them off the async workers.
+    let (splits, mut report) = tokio::task::spawn_blocking(move || {
         let mut r = process_file(&path, &label, &key2, &stock2, &opts2);
         if let Ok((_, rep)) = &mut r {
             // process_file measured parse time as read; add the download.
@@ -206,18 +229,19 @@ pub async fn process_key(
     .await
     .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
     drop(local);
-    write_processed(output, stock, opts, &mut splits, &mut report, started_ms).await?;
+    write_processed(output, stock, opts, &splits, &mut report, started_ms).await?;
     Ok(report)
 }
 
 /// Writes the split tables, then the processing record (its presence means the splits are all
-/// there), then the timing record; fills in `report.write_ms`. Everything is encoded before the
-/// first write, so an encoding failure writes nothing.
+/// there), then the timing record; fills in `report.write_ms`, which includes building the
+/// feature columns (they are built a row group at a time as they are encoded). Everything is
+/// encoded before the first write, so an encoding failure writes nothing.
 pub async fn write_processed(
     output: &dyn Store,
     stock: &Symbol,
     opts: &ProcessingOptions,
-    splits: &mut Splits,
+    splits: &Splits,
     report: &mut ProcessingReport,
     started_ms: i64,
 ) -> Result<(), ProcessingError> {
@@ -227,32 +251,16 @@ pub async fn write_processed(
         file: file.clone(),
         source,
     };
-    // The three splits are encoded at once (compression is most of the write).
-    let Splits {
-        train,
-        validation,
-        test,
-    } = splits;
-    let tables = [
-        (Split::Train, train),
-        (Split::Validation, validation),
-        (Split::Test, test),
-    ];
-    let encoded = std::thread::scope(|s| {
-        let handles: Vec<_> = tables
-            .into_iter()
-            .map(|(split, df)| s.spawn(move || (split, to_parquet(df))))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .map(|(split, bytes)| {
-                let key = layout::features_key(&opts.run, split, stock);
-                bytes.map(|b| (key, b)).map_err(table_err)
-            })
-            .collect::<Result<Vec<_>, _>>()
-    })?;
-    let stats = to_parquet(&mut report_frame(report).map_err(table_err)?).map_err(table_err)?;
+    const SPLITS: [Split; 3] = [Split::Train, Split::Validation, Split::Test];
+    let tables = SPLITS.map(|split| splits.table(split));
+    let tables: Vec<&dyn ChunkedTable> = tables.iter().map(|t| t as &dyn ChunkedTable).collect();
+    let files = to_parquet_all(&tables).map_err(table_err)?;
+    let encoded: Vec<(String, Vec<u8>)> = SPLITS
+        .into_iter()
+        .map(|split| layout::features_key(&opts.run, split, stock))
+        .zip(files)
+        .collect();
+    let stats = to_parquet(&report_frame(report).map_err(table_err)?).map_err(table_err)?;
     // The splits at once; the record after them, as its presence means they are all there.
     futures::future::try_join_all(
         encoded
@@ -284,7 +292,7 @@ pub async fn write_processed(
         threads: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
         cold_start: timing::cold_start(),
     };
-    let timing_bytes = to_parquet(&mut record.to_frame().map_err(table_err)?).map_err(table_err)?;
+    let timing_bytes = to_parquet(&record.to_frame().map_err(table_err)?).map_err(table_err)?;
     output
         .put(
             &layout::timing_key(&opts.run, "processing", &layout::Unit::Stock(stock.clone())),
@@ -308,8 +316,8 @@ pub fn process_file(
     let read_ms = ms_since(t0);
     let t1 = Instant::now();
     let layout_name = raw.layout.as_str();
-    let (series, mut report) = build_series(raw, opts);
-    let kept = series.rows.len();
+    let (bars, mut report) = build_bars(raw, opts);
+    let kept = bars.rows.len();
     report.rows_kept = kept as u64;
     if kept < 3 {
         return Err(ProcessingError::TooFewRows {
@@ -318,54 +326,46 @@ pub fn process_file(
         });
     }
     let idx = split_indices(kept, opts.split, opts.seed);
-    let table_err = |source| ProcessingError::Table {
-        file: label.to_string(),
-        source,
-    };
-    // Kept rows have every price of their window present (checked in build_series).
-    let prices: Vec<f64> = series
+    // Kept rows have every price of their window present (checked in build_bars).
+    let prices: Vec<f64> = bars
         .typprice
         .iter()
         .map(|p| p.unwrap_or(f64::NAN))
         .collect();
-    let (train, validation, test) = std::thread::scope(|s| {
-        let (series, prices) = (&series, &prices[..]);
-        let validation = s.spawn(|| series.to_frame(prices, &idx.validation));
-        let test = s.spawn(|| series.to_frame(prices, &idx.test));
-        let train = series.to_frame(prices, &idx.train);
-        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
-            h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
-        };
-        (train, join(validation), join(test))
-    });
-    let splits = Splits {
-        train: train.map_err(table_err)?,
-        validation: validation.map_err(table_err)?,
-        test: test.map_err(table_err)?,
+    let at = |positions: &[u32]| -> Vec<u32> {
+        positions.iter().map(|&p| bars.rows[p as usize]).collect()
     };
+    let at = [at(&idx.train), at(&idx.validation), at(&idx.test)];
     report.rows_train = idx.train.len() as u64;
     report.rows_validation = idx.validation.len() as u64;
     report.rows_test = idx.test.len() as u64;
-    report.first_bar = format_local(series.times[series.rows[0]].local_ms);
-    report.last_bar = format_local(series.times[series.rows[kept - 1]].local_ms);
+    report.first_bar = format_local(bars.times[bars.rows[0] as usize].local_ms);
+    report.last_bar = format_local(bars.times[bars.rows[kept - 1] as usize].local_ms);
     report.run = opts.run.to_string();
     report.stock = stock.to_string();
     report.source_key = source_key.to_string();
     report.layout = layout_name;
     report.read_ms = read_ms;
     report.compute_ms = ms_since(t1);
+    let splits = Splits {
+        bars,
+        prices,
+        positions: [idx.train, idx.validation, idx.test],
+        at,
+    };
     Ok((splits, report))
 }
 
-/// The series after sorting and de-duplication, and which of its rows are kept.
-struct Series {
+/// The bars after sorting and de-duplication, and which of them are kept.
+#[derive(Debug)]
+struct Bars {
     times: Vec<BarTime>,
     typprice: Vec<Option<f64>>,
     /// Indices into `times` of the kept rows, ascending.
-    rows: Vec<usize>,
+    rows: Vec<u32>,
 }
 
-fn build_series(raw: RawSeries, opts: &ProcessingOptions) -> (Series, ProcessingReport) {
+fn build_bars(raw: RawSeries, opts: &ProcessingOptions) -> (Bars, ProcessingReport) {
     let n = raw.times.len();
     let mut dropped = DropCounts {
         truncated_last_line: u64::from(raw.truncated_last_line),
@@ -415,7 +415,8 @@ fn build_series(raw: RawSeries, opts: &ProcessingOptions) -> (Series, Processing
         } else if opts.lags == LagScope::WithinDay && day(i - N_LAGS) != day(i + 1) {
             dropped.day_boundary += 1;
         } else {
-            rows.push(i);
+            // A raw file's rows are counted in u32 (the scanner's limit).
+            rows.push(i as u32);
         }
     }
     let report = ProcessingReport {
@@ -441,7 +442,7 @@ fn build_series(raw: RawSeries, opts: &ProcessingOptions) -> (Series, Processing
         write_ms: 0.0,
     };
     (
-        Series {
+        Bars {
             times,
             typprice,
             rows,
@@ -450,46 +451,86 @@ fn build_series(raw: RawSeries, opts: &ProcessingOptions) -> (Series, Processing
     )
 }
 
-impl Series {
-    /// The feature table of the kept rows at `positions` (indices into `rows`, ascending).
-    /// `prices` is `typprice` with `NaN` for a missing price (kept rows never read one).
-    fn to_frame(&self, prices: &[f64], positions: &[u32]) -> PolarsResult<DataFrame> {
-        let n = positions.len();
-        // Each column is a gather through the same series rows: found once.
-        let at: Vec<usize> = positions.iter().map(|&p| self.rows[p as usize]).collect();
-        let shifted = |shift: usize, ahead: bool| -> Vec<f64> {
-            at.iter()
-                .map(|&i| prices[if ahead { i + shift } else { i - shift }])
-                .collect()
+/// One split's feature table: `row`, `date`, the calendar parts, `TYPPRICE`, its lags and
+/// the target, built a row range at a time from the bars.
+struct FeatureTable<'a> {
+    bars: &'a Bars,
+    prices: &'a [f64],
+    positions: &'a [u32],
+    at: &'a [u32],
+}
+
+/// Columns of the feature table after `row`, `date` and the calendar parts.
+const FIRST_PRICE_COLUMN: usize = 2 + features::CALENDAR.len();
+
+impl ChunkedTable for FeatureTable<'_> {
+    fn schema(&self) -> Schema {
+        let price = |name: &str| Field::new(name.into(), DataType::Float64);
+        let mut fields = vec![
+            Field::new(ROW.into(), DataType::Int64),
+            Field::new(
+                features::DATE.into(),
+                DataType::Datetime(TimeUnit::Milliseconds, None),
+            ),
+        ];
+        fields.extend(
+            features::CALENDAR
+                .iter()
+                .map(|name| Field::new((*name).into(), DataType::Int8)),
+        );
+        fields.push(price(TYPPRICE));
+        fields.extend((1..=N_LAGS).map(|k| price(&features::lag_name(k))));
+        fields.push(price(TARGET));
+        fields.into_iter().collect()
+    }
+
+    fn height(&self) -> usize {
+        self.at.len()
+    }
+
+    fn column(&self, index: usize, rows: Range<usize>) -> PolarsResult<polars::prelude::Series> {
+        let at = &self.at[rows.clone()];
+        let local_ms = || at.iter().map(|&i| self.bars.times[i as usize].local_ms);
+        let calendar = |name: &str, part: fn(i64) -> i8| {
+            let values: Vec<i8> = local_ms().map(part).collect();
+            polars::prelude::Series::new(name.into(), values)
         };
-        let mut cols: Vec<Column> = Vec::with_capacity(20);
-        cols.push(Column::new(ROW.into(), positions.to_vec()));
-        cols.push(datetime_ms_column(
-            features::DATE,
-            at.iter().map(|&i| self.times[i].local_ms).collect(),
-        ));
-        let mut cal: [Vec<i8>; 5] = std::array::from_fn(|_| Vec::with_capacity(n));
-        for &i in &at {
-            let ms = self.times[i].local_ms;
-            let days = ms.div_euclid(DAY_MS);
-            let in_day = ms.rem_euclid(DAY_MS) / 60_000;
-            let (_, month, dom) = civil_from_days(days);
-            cal[0].push(month as i8);
-            cal[1].push(dom as i8);
-            cal[2].push((in_day / 60) as i8);
-            cal[3].push((in_day % 60) as i8);
+        let price = |name: &str, at_row: &dyn Fn(usize) -> usize| {
+            let values: Vec<f64> = at
+                .iter()
+                .map(|&i| self.prices[at_row(i as usize)])
+                .collect();
+            polars::prelude::Series::new(name.into(), values)
+        };
+        let names = features::CALENDAR;
+        Ok(match index {
+            0 => {
+                let values: Vec<i64> = self.positions[rows].iter().map(|&p| p as i64).collect();
+                polars::prelude::Series::new(ROW.into(), values)
+            }
+            1 => {
+                datetime_ms_column(features::DATE, local_ms().collect()).take_materialized_series()
+            }
+            2 => calendar(names[0], |ms| {
+                civil_from_days(ms.div_euclid(DAY_MS)).1 as i8
+            }),
+            3 => calendar(names[1], |ms| {
+                civil_from_days(ms.div_euclid(DAY_MS)).2 as i8
+            }),
+            4 => calendar(names[2], |ms| (ms.rem_euclid(DAY_MS) / 3_600_000) as i8),
+            5 => calendar(names[3], |ms| (ms.rem_euclid(DAY_MS) / 60_000 % 60) as i8),
             // 0 = Monday, as pandas' dayofweek; 1970-01-01 was a Thursday.
-            cal[4].push((days + 3).rem_euclid(7) as i8);
-        }
-        for (name, values) in features::CALENDAR.iter().zip(cal) {
-            cols.push(Column::new((*name).into(), values));
-        }
-        cols.push(Column::new(TYPPRICE.into(), shifted(0, false)));
-        for k in 1..=N_LAGS {
-            cols.push(Column::new(features::lag_name(k).into(), shifted(k, false)));
-        }
-        cols.push(Column::new(TARGET.into(), shifted(1, true)));
-        DataFrame::new(n, cols)
+            6 => calendar(names[4], |ms| {
+                (ms.div_euclid(DAY_MS) + 3).rem_euclid(7) as i8
+            }),
+            FIRST_PRICE_COLUMN => price(TYPPRICE, &|i| i),
+            i if i <= FIRST_PRICE_COLUMN + N_LAGS => {
+                let k = i - FIRST_PRICE_COLUMN;
+                price(&features::lag_name(k), &|i| i - k)
+            }
+            i if i == FIRST_PRICE_COLUMN + N_LAGS + 1 => price(TARGET, &|i| i + 1),
+            i => polars_bail!(ColumnNotFound: "the feature table has no column {i}"),
+        })
     }
 }
 

@@ -345,7 +345,7 @@ mod tests {
     fn timing_records_read_back_with_their_cold_start() {
         for cold in [Some(true), Some(false), None] {
             let r = record(cold);
-            let bytes = to_parquet(&mut r.to_frame().unwrap()).unwrap();
+            let bytes = to_parquet(&r.to_frame().unwrap()).unwrap();
             let back = parse_record(&from_parquet(&bytes).unwrap(), "k").unwrap();
             assert_eq!(back, r);
         }
@@ -355,7 +355,7 @@ mod tests {
     fn records_from_before_the_cold_start_column_read_as_unknown() {
         let mut df = record(Some(true)).to_frame().unwrap();
         df = df.drop("cold_start").unwrap();
-        let bytes = to_parquet(&mut df).unwrap();
+        let bytes = to_parquet(&df).unwrap();
         let back = parse_record(&from_parquet(&bytes).unwrap(), "k").unwrap();
         assert_eq!(back, record(None));
     }
