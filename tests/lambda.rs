@@ -175,23 +175,12 @@ async fn the_whole_search_under_the_lambda_emulator_equals_the_local_run() {
     assert!(!timings.is_empty());
     for m in &timings {
         let df = from_parquet(&s3.get(&m.key).await.unwrap()).unwrap();
-        let executor = df
-            .column("executor")
-            .unwrap()
-            .str()
-            .unwrap()
-            .get(0)
-            .unwrap()
-            .to_string();
-        assert_eq!(executor, "lambda", "{}", m.key);
-        let stage = df
-            .column("stage")
-            .unwrap()
-            .str()
-            .unwrap()
-            .get(0)
-            .unwrap()
-            .to_string();
+        let text = |name: &str| {
+            let column = df.column(name).unwrap();
+            column.str().unwrap().get(0).unwrap().to_string()
+        };
+        assert_eq!(text("executor"), "lambda", "{}", m.key);
+        let stage = text("stage");
         let mb = df
             .column("memory_mb")
             .unwrap()

@@ -59,12 +59,6 @@ pub fn to_parquet(df: &DataFrame) -> PolarsResult<Vec<u8>> {
 /// uneven size keep every core busy to the end, and a chunk is built, encoded and dropped
 /// while it is still in the cache.
 pub fn to_parquet_all(tables: &[&dyn ChunkedTable]) -> PolarsResult<Vec<Vec<u8>>> {
-    let options = WriteOptions {
-        statistics: StatisticsOptions::default(),
-        version: Version::V1,
-        compression: COMPRESSION.into(),
-        data_page_size: None,
-    };
     let schemas: Vec<Schema> = tables
         .iter()
         .map(|table| {
@@ -99,7 +93,7 @@ pub fn to_parquet_all(tables: &[&dyn ChunkedTable]) -> PolarsResult<Vec<Vec<u8>>
             }
         }
     }
-    let mut encoded = encode_in_parallel(tables, &chunks, options)?.into_iter();
+    let mut encoded = encode_in_parallel(tables, &chunks)?.into_iter();
 
     // Chunks were laid out table by table, column by column, row group by row group.
     let mut files = Vec::with_capacity(tables.len());
@@ -173,16 +167,19 @@ fn encodings_of(dtype: &DataType) -> Vec<Encoding> {
     }
 }
 
-/// Statistics of a column chunk. Floating columns (prices, predictions, errors) get none:
-/// no query filters on them, and their min/max cost as much as their plain encoding.
-fn statistics_of(dtype: &DataType) -> StatisticsOptions {
-    match dtype {
-        DataType::Float32 | DataType::Float64 => StatisticsOptions {
-            min_value: false,
-            max_value: false,
+/// How a column chunk is written. Floating columns (prices, predictions, errors) get no
+/// min/max statistics: no query filters on them, and they cost as much as the plain encoding.
+fn write_options(dtype: &DataType) -> WriteOptions {
+    let floating = matches!(dtype, DataType::Float32 | DataType::Float64);
+    WriteOptions {
+        statistics: StatisticsOptions {
+            min_value: !floating,
+            max_value: !floating,
             ..StatisticsOptions::default()
         },
-        _ => StatisticsOptions::default(),
+        version: Version::V1,
+        compression: COMPRESSION.into(),
+        data_page_size: None,
     }
 }
 
@@ -191,7 +188,6 @@ fn statistics_of(dtype: &DataType) -> StatisticsOptions {
 fn encode_in_parallel(
     tables: &[&dyn ChunkedTable],
     chunks: &[ColumnChunk],
-    options: WriteOptions,
 ) -> PolarsResult<Vec<Vec<Vec<CompressedPage>>>> {
     let encode = |c: &ColumnChunk| -> PolarsResult<Vec<Vec<CompressedPage>>> {
         let series = tables[c.table].column(c.index, c.rows.clone())?;
@@ -207,10 +203,7 @@ fn encode_in_parallel(
             ComputeError: "column `{}` gave {} rows for {} requested", c.name, series.len(), c.rows.len()
         );
         let array = series.rechunk().to_arrow(0, CompatLevel::newest());
-        let options = WriteOptions {
-            statistics: statistics_of(c.dtype),
-            ..options
-        };
+        let options = write_options(c.dtype);
         array_to_columns(array, c.ty.clone(), options, &encodings_of(c.dtype))?
             .into_iter()
             .map(|pages| {
@@ -276,6 +269,11 @@ pub fn datetime_ms_column_opt(name: &str, ms: Vec<Option<i64>>) -> Column {
 mod tests {
     use super::*;
 
+    fn i64_values(df: &DataFrame, name: &str) -> Vec<i64> {
+        let column = df.column(name).unwrap();
+        column.i64().unwrap().into_no_null_iter().collect()
+    }
+
     #[test]
     fn unsigned_columns_are_written_signed_and_read_back_equal() {
         let df = df!(
@@ -288,14 +286,7 @@ mod tests {
         assert_eq!(back.column("row").unwrap().dtype(), &DataType::Int64);
         assert_eq!(back.column("n").unwrap().dtype(), &DataType::Int64);
         assert_eq!(back.column("x").unwrap().dtype(), &DataType::Float64);
-        let rows: Vec<i64> = back
-            .column("row")
-            .unwrap()
-            .i64()
-            .unwrap()
-            .into_no_null_iter()
-            .collect();
-        assert_eq!(rows, [0, 4_000_000_000]);
+        assert_eq!(i64_values(&back, "row"), [0, 4_000_000_000]);
         let too_big = df!("seed" => [u64::MAX]).unwrap();
         let e = to_parquet(&too_big).unwrap_err().to_string();
         assert!(e.contains("seed"), "{e}");
@@ -337,13 +328,7 @@ mod tests {
         let back = from_parquet(&files[0]).unwrap();
         assert_eq!(back.height(), n);
         assert_eq!(back.column("row").unwrap().dtype(), &DataType::Int64);
-        let row: Vec<i64> = back
-            .column("row")
-            .unwrap()
-            .i64()
-            .unwrap()
-            .into_no_null_iter()
-            .collect();
+        let row = i64_values(&back, "row");
         assert!(row.iter().enumerate().all(|(i, &r)| r == i as i64));
         for name in ["date", "minute", "price", "name"] {
             assert!(

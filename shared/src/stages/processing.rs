@@ -145,20 +145,18 @@ pub struct Splits {
     bars: Bars,
     /// `bars.typprice` with `NaN` for a missing price (kept rows never read one).
     prices: Vec<f64>,
-    /// Train, validation, test: positions among the kept rows (the `row` column), ascending.
+    /// Per split, in `Split::ALL` order: positions among the kept rows (the `row` column),
+    /// ascending.
     positions: [Vec<u32>; 3],
-    /// The same rows as indices into `bars`.
+    /// Per split, the same rows as indices into `bars`.
     at: [Vec<u32>; 3],
 }
 
 impl Splits {
     /// The feature table of one split, ready to be encoded.
     fn table(&self, split: Split) -> FeatureTable<'_> {
-        let i = match split {
-            Split::Train => 0,
-            Split::Validation => 1,
-            Split::Test => 2,
-        };
+        // Fields are in `Split::ALL` order, the order `Split` declares its variants.
+        let i = split as usize;
         FeatureTable {
             bars: &self.bars,
             prices: &self.prices,
@@ -251,11 +249,10 @@ pub async fn write_processed(
         file: file.clone(),
         source,
     };
-    const SPLITS: [Split; 3] = [Split::Train, Split::Validation, Split::Test];
-    let tables = SPLITS.map(|split| splits.table(split));
+    let tables = Split::ALL.map(|split| splits.table(split));
     let tables: Vec<&dyn ChunkedTable> = tables.iter().map(|t| t as &dyn ChunkedTable).collect();
     let files = to_parquet_all(&tables).map_err(table_err)?;
-    let encoded: Vec<(String, Vec<u8>)> = SPLITS
+    let encoded: Vec<(String, Vec<u8>)> = Split::ALL
         .into_iter()
         .map(|split| layout::features_key(&opts.run, split, stock))
         .zip(files)
