@@ -195,6 +195,79 @@ async fn features_and_splits_of_a_generated_file() {
     assert!(keys.contains(&"timings/run=chrono/stage=processing/TESTSYM.parquet".to_string()));
 }
 
+/// A chronological split's price columns are windows of one series, compressed once and shared
+/// between columns (see shared/src/table/windows.rs): over files long enough for many shared
+/// fragments, polars and DuckDB (another Snappy decoder) both read back the exact prices.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chronological_price_columns_read_back_exactly_in_polars_and_duckdb() {
+    let b = Bucket::new();
+    // 120 days: 45,000 rows, train over 28,000 (three 64 KB fragments a column).
+    let raw = gen_raw(&b.raw_dir(), SYM, 120, 5, false);
+    let prices: Vec<f64> = read_typprice(&raw)
+        .into_iter()
+        .map(|(_, p)| p.unwrap())
+        .collect();
+    b.process(&opts("chrono", SplitMethod::Chronological, 1))
+        .await
+        .unwrap();
+    let names: Vec<String> = std::iter::once(TYPPRICE.to_string())
+        .chain((1..=10).map(lag_name))
+        .chain(std::iter::once(TARGET.to_string()))
+        .collect();
+    // Column j of kept row r is raw price r + 10 - k (k = j for the lags, 0 for TYPPRICE,
+    // -1 for the target).
+    let expected = |row: u32, j: usize| -> f64 {
+        let shift: i64 = if j == 11 { -1 } else { j as i64 };
+        prices[(i64::from(row) + 10 - shift) as usize]
+    };
+    let (run, sym) = (RunId::new("chrono").unwrap(), Symbol::new(SYM).unwrap());
+    for split in Split::ALL {
+        let df = b.split("chrono", split).await;
+        let r = rows(&df);
+        for (j, name) in names.iter().enumerate() {
+            let got = f64s(&df, name);
+            assert!(
+                r.iter().zip(&got).all(|(&row, &v)| v == expected(row, j)),
+                "{split} {name} (polars)"
+            );
+        }
+
+        let path = b.store.root().join(layout::features_key(&run, split, &sym));
+        let select = format!(
+            "SELECT row, {} FROM read_parquet(?) ORDER BY row",
+            names.join(", ")
+        );
+        let out = std::process::Command::new("python3")
+            .args(["-c", "import duckdb, json, sys; print(json.dumps([[repr(v) for v in r] for r in duckdb.execute(sys.argv[1], [sys.argv[2]]).fetchall()]))"])
+            .arg(&select)
+            .arg(&path)
+            .output()
+            .expect("run python3 with duckdb (pip install duckdb)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // As text: serde_json's float parsing is not always exact to the last bit.
+        let table: Vec<Vec<String>> = serde_json::from_slice(&out.stdout).unwrap();
+        let table: Vec<Vec<f64>> = table
+            .iter()
+            .map(|line| line.iter().map(|v| v.parse().unwrap()).collect())
+            .collect();
+        assert_eq!(table.len(), r.len(), "{split} rows (duckdb)");
+        for (line, &row) in table.iter().zip(&r) {
+            assert_eq!(line[0], f64::from(row));
+            for (j, name) in names.iter().enumerate() {
+                assert_eq!(
+                    line[j + 1],
+                    expected(row, j),
+                    "{split} {name} row {row} (duckdb)"
+                );
+            }
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calendar_parts_are_india_wall_clock() {
     let b = Bucket::new();

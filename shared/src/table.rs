@@ -2,13 +2,19 @@
 
 use std::io::Cursor;
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use polars::prelude::*;
+use polars_parquet::parquet::page::DataPageHeader;
+use polars_parquet::parquet::CowBuffer;
 use polars_parquet::write::{
-    array_to_columns, compress, get_dtype_encoding, CompressedPage, Encoding, ParquetType,
-    StatisticsOptions, Version, WriteOptions,
+    array_to_columns, compress, get_dtype_encoding, CompressedDataPage, CompressedPage, Encoding,
+    Page, ParquetType, StatisticsOptions, Version, WriteOptions,
 };
+
+mod windows;
+use windows::FragmentCache;
 
 /// Rows per row group: the size polars' own writer cuts (512²).
 const ROW_GROUP_ROWS: usize = 512 * 512;
@@ -24,6 +30,21 @@ pub trait ChunkedTable: Sync {
     fn height(&self) -> usize;
     /// Rows `rows` of column `index`; called once per row group, from any thread.
     fn column(&self, index: usize, rows: Range<usize>) -> PolarsResult<Series>;
+    /// When rows `rows` of `f64` column `index` are consecutive values of a longer series that
+    /// other columns take windows of too (a price and its lags), that series and where the
+    /// window starts. The encoder then takes the values from there (not from `column`) and
+    /// compresses the series once for all its windows.
+    fn window(&self, index: usize, rows: Range<usize>) -> Option<Window<'_>> {
+        let _ = (index, rows);
+        None
+    }
+}
+
+/// Rows of a column that are `series[start..]`, as many as the rows asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct Window<'a> {
+    pub series: &'a [f64],
+    pub start: usize,
 }
 
 impl ChunkedTable for DataFrame {
@@ -44,21 +65,38 @@ impl ChunkedTable for DataFrame {
     }
 }
 
-/// Encodes a table as Parquet (see [`to_parquet_all`]).
+/// Encodes a table as Parquet (see [`to_parquet_each`]).
 pub fn to_parquet(df: &DataFrame) -> PolarsResult<Vec<u8>> {
     let mut files = to_parquet_all(&[df])?;
     Ok(files.pop().unwrap_or_default())
 }
 
-/// Encodes several tables as Parquet files at once, Snappy-compressed. Unsigned integer
+/// Encodes several tables as Parquet files at once (see [`to_parquet_each`]); the files in
+/// the tables' order.
+pub fn to_parquet_all(tables: &[&dyn ChunkedTable]) -> PolarsResult<Vec<Vec<u8>>> {
+    let files = Mutex::new(vec![Vec::new(); tables.len()]);
+    to_parquet_each(tables, &|t, file| {
+        files.lock().unwrap_or_else(PoisonError::into_inner)[t] = file;
+    })?;
+    Ok(files.into_inner().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// Encodes several tables as Parquet files at once, Snappy-compressed, and hands each file to
+/// `on_file(table index, bytes)` as soon as it is complete, from a worker thread, while later
+/// tables are still being encoded (so the caller can store it meanwhile). Unsigned integer
 /// columns are written as signed ones: Athena has no unsigned types and cannot read Parquet's
-/// UINT_64 (a value beyond `i64` is an error here).
+/// UINT_64 (a value beyond `i64` is an error here). On an error, tables not yet complete are
+/// not handed out.
 ///
 /// polars' writer encodes and compresses one column after another on the calling thread; here
 /// every row group of every column of every table is a task for all the cores, so tables of
 /// uneven size keep every core busy to the end, and a chunk is built, encoded and dropped
-/// while it is still in the cache.
-pub fn to_parquet_all(tables: &[&dyn ChunkedTable]) -> PolarsResult<Vec<Vec<u8>>> {
+/// while it is still in the cache. Tasks are taken in table order: the first table is
+/// complete first.
+pub fn to_parquet_each(
+    tables: &[&dyn ChunkedTable],
+    on_file: &(dyn Fn(usize, Vec<u8>) + Sync),
+) -> PolarsResult<()> {
     let schemas: Vec<Schema> = tables
         .iter()
         .map(|table| {
@@ -73,7 +111,10 @@ pub fn to_parquet_all(tables: &[&dyn ChunkedTable]) -> PolarsResult<Vec<Vec<u8>>
         })
         .collect();
     let mut chunks = Vec::new();
+    // Each table's chunks: column by column, row group by row group.
+    let mut first_chunk = Vec::with_capacity(tables.len());
     for (t, (table, schema)) in tables.iter().zip(&schemas).enumerate() {
+        first_chunk.push(chunks.len());
         // Only the writer knows the Parquet type of a column; a throwaway one tells us.
         let types = ParquetWriter::new(Vec::new())
             .batched(schema)?
@@ -93,16 +134,25 @@ pub fn to_parquet_all(tables: &[&dyn ChunkedTable]) -> PolarsResult<Vec<Vec<u8>>
             }
         }
     }
-    let mut encoded = encode_in_parallel(tables, &chunks)?.into_iter();
+    first_chunk.push(chunks.len());
+    let slots: Vec<Mutex<Option<Pages>>> = chunks.iter().map(|_| Mutex::new(None)).collect();
+    let remaining: Vec<AtomicUsize> = first_chunk
+        .windows(2)
+        .map(|w| AtomicUsize::new(w[1] - w[0]))
+        .collect();
 
-    // Chunks were laid out table by table, column by column, row group by row group.
-    let mut files = Vec::with_capacity(tables.len());
-    for (table, schema) in tables.iter().zip(&schemas) {
+    // Writes table `t`'s file from its encoded chunks.
+    let assemble = |t: usize| -> PolarsResult<Vec<u8>> {
+        let (table, schema) = (tables[t], &schemas[t]);
         let n_groups = table.height().div_ceil(ROW_GROUP_ROWS);
         let mut groups: Vec<Vec<Vec<CompressedPage>>> = (0..n_groups).map(|_| Vec::new()).collect();
+        let mut slot = slots[first_chunk[t]..first_chunk[t + 1]].iter();
         for _ in 0..schema.len() {
             for group in &mut groups {
-                group.extend(encoded.next().ok_or_else(
+                let pages = slot
+                    .next()
+                    .and_then(|s| s.lock().unwrap_or_else(PoisonError::into_inner).take());
+                group.extend(pages.ok_or_else(
                     || polars_err!(ComputeError: "a column chunk of the table was not encoded"),
                 )?);
             }
@@ -119,10 +169,71 @@ pub fn to_parquet_all(tables: &[&dyn ChunkedTable]) -> PolarsResult<Vec<Vec<u8>>
         }
         writer.finish()?;
         drop(writer);
-        files.push(file);
+        Ok(file)
+    };
+    // Tables without chunks (no rows or no columns) are complete already.
+    for (t, left) in remaining.iter().enumerate() {
+        if left.load(Ordering::Relaxed) == 0 {
+            on_file(t, assemble(t)?);
+        }
     }
-    Ok(files)
+
+    let cache = FragmentCache::default();
+    // The error of the earliest failed chunk (or table) seen; once set, no new work starts.
+    let failure: Mutex<Option<(usize, PolarsError)>> = Mutex::new(None);
+    let failed = AtomicBool::new(false);
+    let fail = |i: usize, e: PolarsError| {
+        failed.store(true, Ordering::Relaxed);
+        let mut f = failure.lock().unwrap_or_else(PoisonError::into_inner);
+        if f.as_ref().is_none_or(|(j, _)| i < *j) {
+            *f = Some((i, e));
+        }
+    };
+    let run = |i: usize| {
+        let c = &chunks[i];
+        match encode_chunk(tables, c, &cache) {
+            Ok(pages) => {
+                *slots[i].lock().unwrap_or_else(PoisonError::into_inner) = Some(pages);
+                // The last chunk of a table to finish completes its file.
+                if remaining[c.table].fetch_sub(1, Ordering::AcqRel) == 1 {
+                    match assemble(c.table) {
+                        Ok(file) => on_file(c.table, file),
+                        Err(e) => fail(i, e),
+                    }
+                }
+            }
+            Err(e) => fail(i, e),
+        }
+    };
+    let next = AtomicUsize::new(0);
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= chunks.len() || failed.load(Ordering::Relaxed) {
+            return;
+        }
+        run(i);
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(chunks.len());
+    if threads <= 1 {
+        work();
+    } else {
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
+            for w in workers {
+                w.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            }
+        });
+    }
+    match failure.into_inner().unwrap_or_else(PoisonError::into_inner) {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
 }
+
+/// The pages of each leaf of one encoded column chunk.
+type Pages = Vec<Vec<CompressedPage>>;
 
 /// One row group's slice of one column, to be built, encoded and compressed.
 struct ColumnChunk<'a> {
@@ -183,65 +294,94 @@ fn write_options(dtype: &DataType) -> WriteOptions {
     }
 }
 
-/// Builds, encodes and compresses every chunk on every core; the pages of each chunk's leaves,
-/// in the chunks' order.
-fn encode_in_parallel(
+/// Builds, encodes and compresses one chunk.
+fn encode_chunk(
     tables: &[&dyn ChunkedTable],
-    chunks: &[ColumnChunk],
-) -> PolarsResult<Vec<Vec<Vec<CompressedPage>>>> {
-    let encode = |c: &ColumnChunk| -> PolarsResult<Vec<Vec<CompressedPage>>> {
-        let series = tables[c.table].column(c.index, c.rows.clone())?;
-        let series = if series.dtype() == c.dtype {
-            series
-        } else {
-            series.strict_cast(c.dtype).map_err(|e| {
-                polars_err!(ComputeError: "column `{}` does not fit a signed integer: {e}", c.name)
-            })?
-        };
-        polars_ensure!(
-            series.len() == c.rows.len(),
-            ComputeError: "column `{}` gave {} rows for {} requested", c.name, series.len(), c.rows.len()
-        );
-        let array = series.rechunk().to_arrow(0, CompatLevel::newest());
-        let options = write_options(c.dtype);
-        array_to_columns(array, c.ty.clone(), options, &encodings_of(c.dtype))?
-            .into_iter()
-            .map(|pages| {
-                pages
-                    .map(|page| Ok(compress(page?, Vec::new(), options.compression)?))
-                    .collect()
-            })
-            .collect()
-    };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(chunks.len());
-    if threads <= 1 {
-        return chunks.iter().map(encode).collect();
+    c: &ColumnChunk,
+    cache: &FragmentCache,
+) -> PolarsResult<Pages> {
+    if let Some(window) = tables[c.table].window(c.index, c.rows.clone()) {
+        return encode_window(c, window, cache);
     }
-    let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, PolarsResult<_>)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(chunk) = chunks.get(i) else {
-                            return out;
-                        };
-                        out.push((i, encode(chunk)));
-                    }
+    let series = tables[c.table].column(c.index, c.rows.clone())?;
+    let series = if series.dtype() == c.dtype {
+        series
+    } else {
+        series.strict_cast(c.dtype).map_err(
+            |e| polars_err!(ComputeError: "column `{}` does not fit a signed integer: {e}", c.name),
+        )?
+    };
+    polars_ensure!(
+        series.len() == c.rows.len(),
+        ComputeError: "column `{}` gave {} rows for {} requested", c.name, series.len(), c.rows.len()
+    );
+    let array = series.rechunk().to_arrow(0, CompatLevel::newest());
+    let options = write_options(c.dtype);
+    array_to_columns(array, c.ty.clone(), options, &encodings_of(c.dtype))?
+        .into_iter()
+        .map(|pages| {
+            pages
+                .map(|page| Ok(compress(page?, Vec::new(), options.compression)?))
+                .collect()
+        })
+        .collect()
+}
+
+/// Encodes a chunk whose values are a window of a series, its pages compressed from the
+/// series' shared fragments (see `windows`).
+fn encode_window(c: &ColumnChunk, window: Window, cache: &FragmentCache) -> PolarsResult<Pages> {
+    polars_ensure!(
+        c.dtype == &DataType::Float64,
+        ComputeError: "column `{}` is a window of an f64 series but has type {}", c.name, c.dtype
+    );
+    let values = window
+        .series
+        .get(window.start..window.start + c.rows.len())
+        .ok_or_else(|| {
+            polars_err!(ComputeError: "column `{}`: window {}..+{} outside its series of {} values",
+                c.name, window.start, c.rows.len(), window.series.len())
+        })?;
+    let array = Series::new(c.name.into(), values.to_vec()).to_arrow(0, CompatLevel::newest());
+    let options = write_options(c.dtype);
+    let mut first = window.start;
+    array_to_columns(array, c.ty.clone(), options, &[Encoding::Plain])?
+        .into_iter()
+        .map(|pages| {
+            pages
+                .map(|page| {
+                    let page = match page? {
+                        // Version::V1 pages: their level bytes, then the plain values (no nulls).
+                        Page::Data(page) if matches!(page.header(), DataPageHeader::V1(_)) => page,
+                        _ => polars_bail!(
+                            ComputeError: "column `{}`: a window page must be a V1 data page", c.name
+                        ),
+                    };
+                    let n = page.num_values();
+                    let bytes = page.buffer();
+                    polars_ensure!(
+                        bytes.len() >= 8 * n,
+                        ComputeError: "column `{}`: a page of {n} values has {} bytes", c.name, bytes.len()
+                    );
+                    let (levels, plain) = bytes.split_at(bytes.len() - 8 * n);
+                    debug_assert!(plain
+                        .chunks_exact(8)
+                        .zip(&window.series[first..first + n])
+                        .all(|(b, v)| b == v.to_le_bytes()));
+                    let compressed = windows::compress_window(cache, window.series, first, n, levels)
+                        .map_err(|e| polars_err!(ComputeError: "column `{}`: {e}", c.name))?;
+                    first += n;
+                    Ok(CompressedPage::Data(CompressedDataPage::new(
+                        page.header().clone(),
+                        CowBuffer::Owned(compressed),
+                        options.compression.into(),
+                        bytes.len(),
+                        page.descriptor.clone(),
+                        page.num_rows.unwrap_or(n),
+                    )))
                 })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    done.sort_unstable_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, pages)| pages).collect()
+                .collect()
+        })
+        .collect()
 }
 
 /// Decodes a Parquet object held in memory.
@@ -338,6 +478,75 @@ mod tests {
         }
         let back = from_parquet(&files[1]).unwrap();
         assert!(back.column("x").unwrap().equals(small.column("x").unwrap()));
+    }
+
+    /// Two columns that are windows of one series, one row group of which is not a window
+    /// (as a gap in the rows makes it): every value reads back, and every table, the empty one
+    /// too, is handed out once.
+    #[test]
+    fn window_columns_read_back_equal_and_each_file_is_handed_out_once() {
+        struct Lagged {
+            series: Vec<f64>,
+            n: usize,
+        }
+        impl Lagged {
+            /// Column 0 is `series[row + 3]`, column 1 `series[row + 2]`.
+            fn start(index: usize, row: usize) -> usize {
+                row + 3 - index
+            }
+        }
+        impl ChunkedTable for Lagged {
+            fn schema(&self) -> Schema {
+                ["p", "lag"]
+                    .into_iter()
+                    .map(|name| Field::new(name.into(), DataType::Float64))
+                    .collect()
+            }
+            fn height(&self) -> usize {
+                self.n
+            }
+            fn column(&self, index: usize, rows: Range<usize>) -> PolarsResult<Series> {
+                let first = Self::start(index, rows.start);
+                let values = self.series[first..first + rows.len()].to_vec();
+                Ok(Series::new("x".into(), values))
+            }
+            fn window(&self, index: usize, rows: Range<usize>) -> Option<Window<'_>> {
+                (rows.start != ROW_GROUP_ROWS).then(|| Window {
+                    series: &self.series,
+                    start: Self::start(index, rows.start),
+                })
+            }
+        }
+        let n = 3 * ROW_GROUP_ROWS + 777;
+        let series: Vec<f64> = (0..n + 3)
+            .map(|i| 1000.0 + ((i * 7919) % 100_003) as f64 / 3.0)
+            .collect();
+        let table = Lagged { series, n };
+        let empty = Lagged {
+            series: Vec::new(),
+            n: 0,
+        };
+        let handed = Mutex::new(Vec::new());
+        to_parquet_each(&[&table, &empty], &|t, file| {
+            handed.lock().unwrap().push((t, file));
+        })
+        .unwrap();
+        let mut handed = handed.into_inner().unwrap();
+        handed.sort_by_key(|(t, _)| *t);
+        assert_eq!(handed.iter().map(|(t, _)| *t).collect::<Vec<_>>(), [0, 1]);
+        let back = from_parquet(&handed[0].1).unwrap();
+        for (index, name) in ["p", "lag"].into_iter().enumerate() {
+            let got: Vec<f64> = back
+                .column(name)
+                .unwrap()
+                .f64()
+                .unwrap()
+                .into_no_null_iter()
+                .collect();
+            let start = Lagged::start(index, 0);
+            assert_eq!(got, table.series[start..start + n], "column {name}");
+        }
+        assert_eq!(from_parquet(&handed[1].1).unwrap().height(), 0);
     }
 
     /// A table whose chunk has the wrong length is an error naming the column, not a file.

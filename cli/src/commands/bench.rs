@@ -38,7 +38,7 @@ pub async fn bench_processing(args: &BenchArgs) -> Result<()> {
         let label = args.file.clone();
         let (splits, mut report) =
             tokio::task::spawn_blocking(move || process_file(&p, &label, &k, &s, &o)).await??;
-        write_processed(&out, &stock, &opts, &splits, &mut report, 0).await?;
+        write_processed(&out, &stock, &opts, splits, &mut report, 0).await?;
         let total = t.elapsed().as_secs_f64();
         best = best.min(total);
         println!(

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use bytes::Bytes;
+use futures::stream::{FuturesUnordered, StreamExt};
 use polars::prelude::*;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -17,7 +18,7 @@ use crate::ids::{RunId, Symbol};
 use crate::layout::{self, Split};
 use crate::raw::{civil_from_days, read_raw, BarTime, RawError, RawSeries};
 use crate::store::{Store, StoreError};
-use crate::table::{datetime_ms_column, to_parquet, to_parquet_all, ChunkedTable};
+use crate::table::{datetime_ms_column, to_parquet, to_parquet_each, ChunkedTable, Window};
 use crate::timing::{self, ms_since, TimingRecord};
 
 const DAY_MS: i64 = 86_400_000;
@@ -227,19 +228,21 @@ pub async fn process_key(
     .await
     .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
     drop(local);
-    write_processed(output, stock, opts, &splits, &mut report, started_ms).await?;
+    write_processed(output, stock, opts, splits, &mut report, started_ms).await?;
     Ok(report)
 }
 
 /// Writes the split tables, then the processing record (its presence means the splits are all
 /// there), then the timing record; fills in `report.write_ms`, which includes building the
-/// feature columns (they are built a row group at a time as they are encoded). Everything is
-/// encoded before the first write, so an encoding failure writes nothing.
+/// feature columns (they are built a row group at a time as they are encoded). Each split is
+/// stored as soon as it is encoded, while the others are still being encoded (on Lambda the
+/// upload overlaps the work); a failure leaves no processing record, and a retry writes the
+/// same bytes again.
 pub async fn write_processed(
     output: &dyn Store,
     stock: &Symbol,
     opts: &ProcessingOptions,
-    splits: &Splits,
+    splits: Splits,
     report: &mut ProcessingReport,
     started_ms: i64,
 ) -> Result<(), ProcessingError> {
@@ -249,22 +252,38 @@ pub async fn write_processed(
         file: file.clone(),
         source,
     };
-    let tables = Split::ALL.map(|split| splits.table(split));
-    let tables: Vec<&dyn ChunkedTable> = tables.iter().map(|t| t as &dyn ChunkedTable).collect();
-    let files = to_parquet_all(&tables).map_err(table_err)?;
-    let encoded: Vec<(String, Vec<u8>)> = Split::ALL
-        .into_iter()
-        .map(|split| layout::features_key(&opts.run, split, stock))
-        .zip(files)
-        .collect();
+    let keys = Split::ALL.map(|split| layout::features_key(&opts.run, split, stock));
+    let (done, files) = tokio::sync::mpsc::unbounded_channel();
+    let encoding = tokio::task::spawn_blocking(move || {
+        let tables = Split::ALL.map(|split| splits.table(split));
+        let tables: Vec<&dyn ChunkedTable> =
+            tables.iter().map(|t| t as &dyn ChunkedTable).collect();
+        // The receiver is only gone once a put has failed, and then the error is that one.
+        to_parquet_each(&tables, &|t, file| {
+            let _ = done.send((t, file));
+        })
+    });
+    // Each file is put as it arrives; the first failed put ends the write.
+    let (mut files, mut puts) = (files, FuturesUnordered::new());
+    loop {
+        tokio::select! {
+            file = files.recv() => match file {
+                Some((t, file)) => puts.push(output.put(&keys[t], Bytes::from(file))),
+                None => break,
+            },
+            Some(stored) = puts.next(), if !puts.is_empty() => stored?,
+        }
+    }
+    // The channel closed: encoding is over, successfully or not.
+    encoding
+        .await
+        .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
+        .map_err(table_err)?;
+    while let Some(stored) = puts.next().await {
+        stored?;
+    }
     let stats = to_parquet(&report_frame(report).map_err(table_err)?).map_err(table_err)?;
-    // The splits at once; the record after them, as its presence means they are all there.
-    futures::future::try_join_all(
-        encoded
-            .into_iter()
-            .map(|(k, bytes)| async move { output.put(&k, Bytes::from(bytes)).await }),
-    )
-    .await?;
+    // The record after the splits, as its presence means they are all there.
     output
         .put(
             &layout::processing_stats_key(&opts.run, stock),
@@ -373,29 +392,31 @@ fn build_bars(raw: RawSeries, opts: &ProcessingOptions) -> (Bars, ProcessingRepo
         .windows(2)
         .filter(|w| w[1].utc_ms < w[0].utc_ms)
         .count() as u64;
-    // Stable: among equal timestamps the first in file order comes first and is kept.
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    if rows_out_of_order > 0 {
-        order.sort_by_key(|&i| raw.times[i as usize].utc_ms);
-    }
-    let mut times = Vec::with_capacity(n);
-    let mut typprice: Vec<Option<f64>> = Vec::with_capacity(n);
+    let repeated = raw.times.windows(2).any(|w| w[1].utc_ms == w[0].utc_ms);
     let mut conflicting = 0u64;
-    for &i in &order {
-        let (t, p) = (raw.times[i as usize], raw.typprice[i as usize]);
-        if let Some(last) = times.last() {
-            let last: &BarTime = last;
-            if last.utc_ms == t.utc_ms {
+    let (times, typprice) = if rows_out_of_order == 0 && !repeated {
+        // The usual file: already in order, nothing to drop, nothing to copy.
+        (raw.times, raw.typprice)
+    } else {
+        // Stable: among equal timestamps the first in file order comes first and is kept.
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.sort_by_key(|&i| raw.times[i as usize].utc_ms);
+        let mut times: Vec<BarTime> = Vec::with_capacity(n);
+        let mut typprice: Vec<Option<f64>> = Vec::with_capacity(n);
+        for &i in &order {
+            let (t, p) = (raw.times[i as usize], raw.typprice[i as usize]);
+            if times.last().is_some_and(|last| last.utc_ms == t.utc_ms) {
                 dropped.duplicate_timestamp += 1;
                 if typprice.last().copied().flatten() != p {
                     conflicting += 1;
                 }
                 continue;
             }
+            times.push(t);
+            typprice.push(p);
         }
-        times.push(t);
-        typprice.push(p);
-    }
+        (times, typprice)
+    };
 
     let m = times.len();
     let day = |i: usize| times[i].local_ms.div_euclid(DAY_MS);
@@ -527,6 +548,30 @@ impl ChunkedTable for FeatureTable<'_> {
             }
             i if i == FIRST_PRICE_COLUMN + N_LAGS + 1 => price(TARGET, &|i| i + 1),
             i => polars_bail!(ColumnNotFound: "the feature table has no column {i}"),
+        })
+    }
+
+    /// Price columns are windows of the bars' prices wherever the rows are consecutive bars
+    /// (every row group of a chronological split without gaps).
+    fn window(&self, index: usize, rows: Range<usize>) -> Option<Window<'_>> {
+        let at = &self.at[rows];
+        let (&first, &last) = (at.first()?, at.last()?);
+        // `at` ascends strictly: the rows are consecutive bars when the ends are len - 1 apart.
+        if (last - first) as usize != at.len() - 1 {
+            return None;
+        }
+        let first = first as usize;
+        let start = match index {
+            FIRST_PRICE_COLUMN => first,
+            i if i > FIRST_PRICE_COLUMN && i <= FIRST_PRICE_COLUMN + N_LAGS => {
+                first.checked_sub(i - FIRST_PRICE_COLUMN)?
+            }
+            i if i == FIRST_PRICE_COLUMN + N_LAGS + 1 => first + 1,
+            _ => return None,
+        };
+        (start + at.len() <= self.prices.len()).then_some(Window {
+            series: self.prices,
+            start,
         })
     }
 }
