@@ -5,6 +5,7 @@ mod scan;
 
 use std::fs::File;
 use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -106,26 +107,23 @@ pub struct RawSeries {
 
 /// Reads `path` (named `file` in errors): only `date` and `TYPPRICE`, found by name.
 ///
-/// The file is mapped and scanned on every core ([`scan`]); a file with quoted fields that
-/// the scanner cannot read is read with polars instead.
+/// The file is read and scanned a block at a time on every core ([`scan`]); a file with quoted
+/// fields that the scanner cannot read is read with polars instead.
 pub fn read_raw(path: &Path, file: &str) -> Result<RawSeries, RawError> {
     let io = |source| RawError::Io {
         file: file.to_string(),
         source,
     };
     let f = File::open(path).map_err(io)?;
-    if f.metadata().map_err(io)?.len() == 0 {
+    let len = f.metadata().map_err(io)?.len();
+    if len == 0 {
         return Err(RawError::Empty {
             file: file.to_string(),
         });
     }
-    // SAFETY: the map is only read. The file is a download of ours or the user's input; if
-    // another process truncated it while we read, the read could fault — the same contract as
-    // any mmap-based reader (polars maps files too).
-    let map = unsafe { memmap2::Mmap::map(&f) }.map_err(io)?;
-    let bytes: &[u8] = &map;
-    let header_end = memchr::memchr(b'\n', bytes).map_or(bytes.len(), |i| i + 1);
-    let header = parse_header(&bytes[..header_end], file)?;
+    let src = scan::FileSource { file: f, len };
+    let head = read_header_line(&src).map_err(io)?;
+    let header = parse_header(&head, file)?;
     let layout = check_header(&header, file)?;
     let cols = scan::Columns {
         n_fields: header.len(),
@@ -133,19 +131,17 @@ pub fn read_raw(path: &Path, file: &str) -> Result<RawSeries, RawError> {
         price: column_index(&header, TYPPRICE, file)?,
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let scanned = match scan::scan(&bytes[header_end..], cols, threads) {
+    let scanned = match scan::scan(&src, head.len() as u64, cols, threads, scan::BLOCK) {
         Ok(s) => s,
+        Err(scan::ScanFailure::Io(e)) => return Err(io(e)),
         // A quoted field can hide a comma or a line break from the scanner, or quote a needed
         // cell: polars reads such a file properly (and is the judge of what is wrong in it).
         // Searched only now, so a clean file is read once.
-        Err(_) if memchr::memchr(b'"', bytes).is_some() => {
+        Err(scan::ScanFailure::Line(_)) if contains_quote(&src).map_err(io)? => {
             return read_raw_polars(path, file, header, layout)
         }
-        Err(e) => return Err(scan_error(e, file, header.len())),
+        Err(scan::ScanFailure::Line(e)) => return Err(scan_error(e, file, header.len())),
     };
-    // Unmapping a large file takes a while (every page's entry is cleared): let a thread do it
-    // while the caller goes on.
-    std::thread::spawn(move || drop(map));
     if scanned.times.is_empty() {
         return Err(RawError::NoRows {
             file: file.to_string(),
@@ -158,6 +154,40 @@ pub fn read_raw(path: &Path, file: &str) -> Result<RawSeries, RawError> {
         times: scanned.times,
         typprice: scanned.typprice,
     })
+}
+
+/// The first line of the file, with its line break (the whole file if it has none).
+fn read_header_line(src: &scan::FileSource) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::new();
+    let mut block = vec![0u8; 64 * 1024];
+    loop {
+        let n = src.file.read_at(&mut block, head.len() as u64)?;
+        if n == 0 {
+            return Ok(head);
+        }
+        let seen = head.len();
+        head.extend_from_slice(&block[..n]);
+        if let Some(i) = memchr::memchr(b'\n', &head[seen..]) {
+            head.truncate(seen + i + 1);
+            return Ok(head);
+        }
+    }
+}
+
+/// Whether the file has a double quote anywhere.
+fn contains_quote(src: &scan::FileSource) -> std::io::Result<bool> {
+    let mut block = vec![0u8; scan::BLOCK];
+    let mut at = 0u64;
+    loop {
+        let n = src.file.read_at(&mut block, at)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        if memchr::memchr(b'"', &block[..n]).is_some() {
+            return Ok(true);
+        }
+        at += n as u64;
+    }
 }
 
 fn scan_error(e: scan::ScanError, file: &str, expected: usize) -> RawError {

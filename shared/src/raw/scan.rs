@@ -1,14 +1,24 @@
-//! The fast path of reading a raw file: one pass over the mapped bytes that finds each line,
-//! checks its field count and parses only `date` and `TYPPRICE`, on every core.
+//! The fast path of reading a raw file: one pass over the file that finds each line, checks
+//! its field count and parses only `date` and `TYPPRICE`, on every core.
 //!
 //! A general CSV reader tokenises all 60 fields of every row; here a SIMD count of the commas
-//! checks the field count and a few `memchr` jumps find the two fields, so the pass runs at
-//! memory speed. Quoted fields are not understood here: the caller falls back to polars for a
-//! file that has any (see `super::read_raw`).
+//! checks the field count and a few `memchr` jumps find the two fields. Each thread reads its
+//! share of the file a block at a time into a buffer that stays in the core's cache, so the
+//! bytes come from memory once (a mapping of the file would fault in every page, then search
+//! the lines out of main memory, then take a while to unmap). Quoted fields are not
+//! understood here: the caller falls back to polars for a file that has any (see
+//! `super::read_raw`).
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
 
 use memchr::{memchr, memchr_iter, memrchr};
 
 use super::{parse_bar_time_bytes, price_cell, BarTime};
+
+/// Bytes a thread reads at a time: a few hundred lines, small enough to stay in L2.
+pub(crate) const BLOCK: usize = 256 * 1024;
 
 /// Where the two needed fields sit in a line of `n_fields` fields.
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +48,13 @@ pub(crate) struct ScanError {
     pub problem: Problem,
 }
 
+/// Why a scan stopped.
+#[derive(Debug)]
+pub(crate) enum ScanFailure {
+    Line(ScanError),
+    Io(io::Error),
+}
+
 /// The two columns, in file order.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Scanned {
@@ -48,18 +65,71 @@ pub(crate) struct Scanned {
     pub typprice: Vec<Option<f64>>,
 }
 
-/// Scans `body` (everything after the header line) with up to `threads` threads.
-pub(crate) fn scan(body: &[u8], cols: Columns, threads: usize) -> Result<Scanned, ScanError> {
-    let chunks = split_at_lines(body, threads.max(1));
-    let last = chunks.len() - 1;
-    let outs: Vec<Chunk> = if chunks.len() == 1 {
-        vec![scan_chunk(chunks[0], cols, true)]
+/// Bytes read at an offset, by several threads at once.
+pub(crate) trait Source: Sync {
+    fn len(&self) -> u64;
+    /// Like `pread`: may read fewer bytes than asked; 0 only at the end.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+}
+
+/// An open file of a known length.
+pub(crate) struct FileSource {
+    pub file: File,
+    pub len: u64,
+}
+
+impl Source for FileSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        self.file.read_at(buf, offset)
+    }
+}
+
+/// Fills `buf` from `offset` unless the source ends first; returns the bytes read.
+fn read_full(src: &dyn Source, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match src.read_at(&mut buf[done..], offset + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// Scans the lines of `src` from byte `body` (the first byte after the header line) with up
+/// to `threads` threads, reading `block` bytes at a time.
+pub(crate) fn scan(
+    src: &dyn Source,
+    body: u64,
+    cols: Columns,
+    threads: usize,
+    block: usize,
+) -> Result<Scanned, ScanFailure> {
+    let len = src.len();
+    let n = threads.max(1) as u64;
+    // Thread i takes the lines that start in bounds[i]..bounds[i + 1].
+    let bounds: Vec<u64> = (0..=n).map(|i| body + (len - body) * i / n).collect();
+    let share = |i: usize| Share {
+        start: bounds[i],
+        end: bounds[i + 1],
+        // A range that does not start the body starts mid-line (or just after a line break,
+        // which the byte before tells).
+        mid_line: bounds[i] > body,
+    };
+    let outs: Vec<io::Result<Chunk>> = if n == 1 {
+        vec![scan_range(src, share(0), cols, block)]
     } else {
         std::thread::scope(|s| {
-            let handles: Vec<_> = chunks
-                .iter()
-                .enumerate()
-                .map(|(i, c)| s.spawn(move || scan_chunk(c, cols, i == last)))
+            let handles: Vec<_> = (0..n as usize)
+                .map(|i| {
+                    let r = share(i);
+                    s.spawn(move || scan_range(src, r, cols, block))
+                })
                 .collect();
             handles
                 .into_iter()
@@ -71,11 +141,12 @@ pub(crate) fn scan(body: &[u8], cols: Columns, threads: usize) -> Result<Scanned
     let mut lines_before = 0u64;
     let mut out = Scanned::default();
     for c in outs {
+        let c = c.map_err(ScanFailure::Io)?;
         if let Some((line, problem)) = c.error {
-            return Err(ScanError {
+            return Err(ScanFailure::Line(ScanError {
                 line: lines_before + line,
                 problem,
-            });
+            }));
         }
         lines_before += c.lines;
         out.rows_read += c.times.len() as u64;
@@ -94,27 +165,12 @@ pub(crate) fn scan(body: &[u8], cols: Columns, threads: usize) -> Result<Scanned
     Ok(out)
 }
 
-/// Cuts `body` into about `n` pieces, each ending just after a line break (the last one at the
-/// end of `body`). A piece is never empty unless `body` is.
-fn split_at_lines(body: &[u8], n: usize) -> Vec<&[u8]> {
-    let mut pieces = Vec::with_capacity(n);
-    let mut start = 0;
-    for i in 1..n {
-        let target = body.len() * i / n;
-        if target <= start {
-            continue;
-        }
-        match memchr(b'\n', &body[target..]) {
-            Some(j) => {
-                let end = target + j + 1;
-                pieces.push(&body[start..end]);
-                start = end;
-            }
-            None => break,
-        }
-    }
-    pieces.push(&body[start..]);
-    pieces
+/// A thread's share of the file: the lines that start in `start..end`.
+#[derive(Debug, Clone, Copy)]
+struct Share {
+    start: u64,
+    end: u64,
+    mid_line: bool,
 }
 
 struct Chunk {
@@ -127,9 +183,10 @@ struct Chunk {
     error: Option<(u64, Problem)>,
 }
 
-fn scan_chunk(chunk: &[u8], cols: Columns, is_last: bool) -> Chunk {
+/// The lines that start in `r`, read a block at a time (the last one read on to its end).
+fn scan_range(src: &dyn Source, r: Share, cols: Columns, block: usize) -> io::Result<Chunk> {
     // Lines in the real files are about 1 kB; this guess only sizes the vectors.
-    let guess = chunk.len() / 512 + 1;
+    let guess = ((r.end - r.start) / 512 + 1) as usize;
     let mut out = Chunk {
         lines: 0,
         times: Vec::with_capacity(guess),
@@ -137,6 +194,84 @@ fn scan_chunk(chunk: &[u8], cols: Columns, is_last: bool) -> Chunk {
         truncated: false,
         error: None,
     };
+    if r.start >= r.end {
+        return Ok(out);
+    }
+    let mut buf = vec![0u8; block.max(1)];
+    // `buf[..filled]` holds the file from offset `pos`; `buf[..from]` is done with.
+    let (mut pos, mut filled, mut from) = (r.start, 0usize, 0usize);
+    // Mid-line: the first line of this range starts after the first line break at or after
+    // the byte before the range.
+    let mut skipping = r.mid_line;
+    if skipping {
+        pos -= 1;
+    }
+    loop {
+        // Keep the unfinished line, make room (a line longer than the buffer grows it), read.
+        buf.copy_within(from..filled, 0);
+        pos += from as u64;
+        filled -= from;
+        from = 0;
+        if filled == buf.len() {
+            buf.resize(2 * buf.len(), 0);
+        }
+        let want = buf.len() - filled;
+        let got = read_full(src, &mut buf[filled..], pos + filled as u64)?;
+        filled += got;
+        let at_end = got < want;
+
+        if skipping {
+            match memchr(b'\n', &buf[..filled]) {
+                Some(i) => {
+                    from = i + 1;
+                    skipping = false;
+                }
+                None if at_end => return Ok(out),
+                None => {
+                    from = filled;
+                    continue;
+                }
+            }
+        }
+        // Offset in `buf` where lines stop belonging to this range.
+        let limit = match r.end.checked_sub(pos).map(usize::try_from) {
+            None => return Ok(out),
+            Some(Ok(l)) if l <= from => return Ok(out),
+            Some(Ok(l)) => l,
+            Some(Err(_)) => usize::MAX,
+        };
+        let data = &buf[from..filled];
+        match memrchr(b'\n', data) {
+            Some(last) if from + last < limit => {
+                // Every complete line here starts in the range.
+                if scan_lines(&data[..=last], cols, false, &mut out) {
+                    return Ok(out);
+                }
+                from += last + 1;
+            }
+            Some(_) => {
+                // The range's last line ends at the first line break at or after limit - 1.
+                let cut = limit - 1 - from;
+                let end = memchr(b'\n', &data[cut..]).map_or(data.len(), |i| cut + i + 1);
+                scan_lines(&data[..end], cols, false, &mut out);
+                return Ok(out);
+            }
+            None if at_end => {
+                // The file's last line, without a line break: it may be cut off.
+                scan_lines(data, cols, true, &mut out);
+                return Ok(out);
+            }
+            None => {}
+        }
+        if at_end && from == filled {
+            return Ok(out);
+        }
+    }
+}
+
+/// Parses the lines of `chunk` (the last one may lack its line break only if `is_last`) into
+/// `out`; returns whether a bad line stopped it.
+fn scan_lines(chunk: &[u8], cols: Columns, is_last: bool, out: &mut Chunk) -> bool {
     let mut start = 0;
     let mut ends = memchr_iter(b'\n', chunk);
     while start < chunk.len() {
@@ -164,11 +299,11 @@ fn scan_chunk(chunk: &[u8], cols: Columns, is_last: bool) -> Chunk {
             }
             Err(problem) => {
                 out.error = Some((out.lines, problem));
-                break;
+                return true;
             }
         }
     }
-    out
+    false
 }
 
 fn parse_line(line: &[u8], cols: Columns) -> Result<(BarTime, Option<f64>), Problem> {
@@ -219,6 +354,33 @@ fn field(line: &[u8], idx: usize, n: usize) -> &[u8] {
 mod tests {
     use super::*;
 
+    impl Source for &[u8] {
+        fn len(&self) -> u64 {
+            <[u8]>::len(self) as u64
+        }
+        fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+            let rest = self.get(offset as usize..).unwrap_or_default();
+            let n = rest.len().min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            Ok(n)
+        }
+    }
+
+    /// Scans `text` as a body with `threads` threads, reading blocks of every size from one
+    /// byte up (they must all agree).
+    fn scan(text: &[u8], cols: Columns, threads: usize) -> Result<Scanned, ScanError> {
+        let run = |block| match super::scan(&text, 0, cols, threads, block) {
+            Ok(s) => Ok(s),
+            Err(ScanFailure::Line(e)) => Err(e),
+            Err(ScanFailure::Io(e)) => panic!("{e}"),
+        };
+        let first = run(BLOCK);
+        for block in [1, 2, 7, 64, 1000] {
+            assert_eq!(run(block), first, "block {block} threads {threads}");
+        }
+        first
+    }
+
     const COLS: Columns = Columns {
         n_fields: 4,
         date: 0,
@@ -260,6 +422,25 @@ mod tests {
                     ..
                 }
             ));
+        }
+    }
+
+    #[test]
+    fn a_body_after_a_header_reads_as_the_body_alone() {
+        let mut body = String::new();
+        for m in 0..30 {
+            body.push_str(&format!("2015-02-02 10:{m:02}:00+05:30,x,{}.25,y\n", m + 1));
+        }
+        let alone = scan(body.as_bytes(), COLS, 1).unwrap();
+        let file = format!("date,a,TYPPRICE,b\n{body}");
+        let start = file.find('\n').unwrap() as u64 + 1;
+        for threads in [1, 2, 5, 40] {
+            for block in [1, 3, 100, BLOCK] {
+                match super::scan(&file.as_bytes(), start, COLS, threads, block) {
+                    Ok(got) => assert_eq!(got, alone, "threads {threads} block {block}"),
+                    Err(e) => panic!("threads {threads} block {block}: {e:?}"),
+                }
+            }
         }
     }
 
