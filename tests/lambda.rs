@@ -103,7 +103,7 @@ async fn the_whole_search_under_the_lambda_emulator_equals_the_local_run() {
 
     let memory = [
         ("parent", 512),
-        ("processing", 2048),
+        ("processing", 1769),
         ("param-preds", 1769),
         ("pred-mses", 1024),
         ("min-mse", 256),
@@ -250,7 +250,7 @@ async fn an_uploaded_raw_file_is_processed_once_per_version_through_the_trigger(
     let s3: Arc<dyn Store> = Arc::new(moto.create_bucket(bucket).await);
     let emulator = LambdaEmulator::start(
         &bins,
-        &[function("trigger", 1, 256), function("processing", 1, 2048)],
+        &[function("trigger", 1, 256), function("processing", 1, 1769)],
         &env(&moto),
     );
     let dir = tempfile::tempdir().unwrap();

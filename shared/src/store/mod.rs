@@ -52,7 +52,7 @@ pub struct ObjectMeta {
 
 /// A readable local file holding an object's bytes: the object itself for a local store, or a
 /// temporary download (deleted on drop) for a remote one. Lets large objects be parsed from disk
-/// (memory-mapped) instead of being held in memory.
+/// (read a block at a time) instead of being held in memory.
 #[derive(Debug)]
 pub enum LocalFile {
     InPlace(PathBuf),
