@@ -30,8 +30,8 @@ fn cmd(store: &Path) -> Command {
     c
 }
 
-/// Every file under `dir` with its bytes and modification time.
-fn files(dir: &Path) -> BTreeMap<String, (Vec<u8>, std::time::SystemTime)> {
+/// Every file under `dir`, by its path relative to `dir`.
+fn paths(dir: &Path) -> BTreeMap<String, std::path::PathBuf> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -41,21 +41,40 @@ fn files(dir: &Path) -> BTreeMap<String, (Vec<u8>, std::time::SystemTime)> {
                 stack.push(p);
             } else {
                 let key = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                let mtime = e.metadata().unwrap().modified().unwrap();
-                out.insert(key, (std::fs::read(&p).unwrap(), mtime));
+                out.insert(key, p);
             }
         }
     }
     out
 }
 
+/// Every file under `dir` with its bytes and modification time. A file that vanishes between
+/// the listing and the read (a running process's temporary file, renamed into place) is left
+/// out.
+fn files(dir: &Path) -> BTreeMap<String, (Vec<u8>, std::time::SystemTime)> {
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+    let mut out = BTreeMap::new();
+    for (key, p) in paths(dir) {
+        let mtime = match std::fs::metadata(&p).and_then(|m| m.modified()) {
+            Ok(t) => t,
+            Err(e) if gone(&e) => continue,
+            Err(e) => panic!("{}: {e}", p.display()),
+        };
+        match std::fs::read(&p) {
+            Ok(bytes) => out.insert(key, (bytes, mtime)),
+            Err(e) if gone(&e) => continue,
+            Err(e) => panic!("{}: {e}", p.display()),
+        };
+    }
+    out
+}
+
 fn done_groves(store: &Path) -> Vec<String> {
-    let mut v: Vec<String> = files(store)
+    // Names only: this runs while the search writes.
+    paths(store)
         .into_keys()
         .filter(|k| k.contains("stage=param-preds/") && k.ends_with(".done"))
-        .collect();
-    v.sort();
-    v
+        .collect()
 }
 
 #[test]
