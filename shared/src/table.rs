@@ -145,7 +145,7 @@ pub fn to_parquet_each(
     let assemble = |t: usize| -> PolarsResult<Vec<u8>> {
         let (table, schema) = (tables[t], &schemas[t]);
         let n_groups = table.height().div_ceil(ROW_GROUP_ROWS);
-        let mut groups: Vec<Vec<Vec<CompressedPage>>> = (0..n_groups).map(|_| Vec::new()).collect();
+        let mut groups: Vec<Pages> = (0..n_groups).map(|_| Vec::new()).collect();
         let mut slot = slots[first_chunk[t]..first_chunk[t + 1]].iter();
         for _ in 0..schema.len() {
             for group in &mut groups {

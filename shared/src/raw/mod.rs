@@ -5,7 +5,6 @@ mod scan;
 
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -161,14 +160,14 @@ fn read_header_line(src: &scan::FileSource) -> std::io::Result<Vec<u8>> {
     let mut head = Vec::new();
     let mut block = vec![0u8; 64 * 1024];
     loop {
-        let n = src.file.read_at(&mut block, head.len() as u64)?;
-        if n == 0 {
-            return Ok(head);
-        }
+        let n = scan::read_full(src, &mut block, head.len() as u64)?;
         let seen = head.len();
         head.extend_from_slice(&block[..n]);
         if let Some(i) = memchr::memchr(b'\n', &head[seen..]) {
             head.truncate(seen + i + 1);
+            return Ok(head);
+        }
+        if n < block.len() {
             return Ok(head);
         }
     }
@@ -179,12 +178,12 @@ fn contains_quote(src: &scan::FileSource) -> std::io::Result<bool> {
     let mut block = vec![0u8; scan::BLOCK];
     let mut at = 0u64;
     loop {
-        let n = src.file.read_at(&mut block, at)?;
-        if n == 0 {
-            return Ok(false);
-        }
+        let n = scan::read_full(src, &mut block, at)?;
         if memchr::memchr(b'"', &block[..n]).is_some() {
             return Ok(true);
+        }
+        if n < block.len() {
+            return Ok(false);
         }
         at += n as u64;
     }

@@ -88,7 +88,7 @@ impl Source for FileSource {
 }
 
 /// Fills `buf` from `offset` unless the source ends first; returns the bytes read.
-fn read_full(src: &dyn Source, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+pub(crate) fn read_full(src: &dyn Source, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     let mut done = 0;
     while done < buf.len() {
         match src.read_at(&mut buf[done..], offset + done as u64) {
@@ -244,7 +244,7 @@ fn scan_range(src: &dyn Source, r: Share, cols: Columns, block: usize) -> io::Re
         match memrchr(b'\n', data) {
             Some(last) if from + last < limit => {
                 // Every complete line here starts in the range.
-                if scan_lines(&data[..=last], cols, false, &mut out) {
+                if scan_lines(&data[..=last], cols, &mut out) {
                     return Ok(out);
                 }
                 from += last + 1;
@@ -253,12 +253,12 @@ fn scan_range(src: &dyn Source, r: Share, cols: Columns, block: usize) -> io::Re
                 // The range's last line ends at the first line break at or after limit - 1.
                 let cut = limit - 1 - from;
                 let end = memchr(b'\n', &data[cut..]).map_or(data.len(), |i| cut + i + 1);
-                scan_lines(&data[..end], cols, false, &mut out);
+                scan_lines(&data[..end], cols, &mut out);
                 return Ok(out);
             }
             None if at_end => {
                 // The file's last line, without a line break: it may be cut off.
-                scan_lines(data, cols, true, &mut out);
+                scan_lines(data, cols, &mut out);
                 return Ok(out);
             }
             None => {}
@@ -269,9 +269,9 @@ fn scan_range(src: &dyn Source, r: Share, cols: Columns, block: usize) -> io::Re
     }
 }
 
-/// Parses the lines of `chunk` (the last one may lack its line break only if `is_last`) into
-/// `out`; returns whether a bad line stopped it.
-fn scan_lines(chunk: &[u8], cols: Columns, is_last: bool, out: &mut Chunk) -> bool {
+/// Parses the lines of `chunk` into `out`; returns whether a bad line stopped it. Only the
+/// file's last line is ever passed without its line break.
+fn scan_lines(chunk: &[u8], cols: Columns, out: &mut Chunk) -> bool {
     let mut start = 0;
     let mut ends = memchr_iter(b'\n', chunk);
     while start < chunk.len() {
@@ -294,7 +294,7 @@ fn scan_lines(chunk: &[u8], cols: Columns, is_last: bool, out: &mut Chunk) -> bo
                 out.typprice.push(p);
             }
             // A last line cut off mid-write: dropped and reported, as it cannot be trusted.
-            Err(Problem::Ragged { found }) if is_last && !terminated && found < cols.n_fields => {
+            Err(Problem::Ragged { found }) if !terminated && found < cols.n_fields => {
                 out.truncated = true;
             }
             Err(problem) => {

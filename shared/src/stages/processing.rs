@@ -144,8 +144,6 @@ pub struct ProcessingReport {
 #[derive(Debug)]
 pub struct Splits {
     bars: Bars,
-    /// `bars.typprice` with `NaN` for a missing price (kept rows never read one).
-    prices: Vec<f64>,
     /// Per split, in `Split::ALL` order: positions among the kept rows (the `row` column),
     /// ascending.
     positions: [Vec<u32>; 3],
@@ -160,7 +158,6 @@ impl Splits {
         let i = split as usize;
         FeatureTable {
             bars: &self.bars,
-            prices: &self.prices,
             positions: &self.positions[i],
             at: &self.at[i],
         }
@@ -342,12 +339,6 @@ pub fn process_file(
         });
     }
     let idx = split_indices(kept, opts.split, opts.seed);
-    // Kept rows have every price of their window present (checked in build_bars).
-    let prices: Vec<f64> = bars
-        .typprice
-        .iter()
-        .map(|p| p.unwrap_or(f64::NAN))
-        .collect();
     let at = |positions: &[u32]| -> Vec<u32> {
         positions.iter().map(|&p| bars.rows[p as usize]).collect()
     };
@@ -365,7 +356,6 @@ pub fn process_file(
     report.compute_ms = ms_since(t1);
     let splits = Splits {
         bars,
-        prices,
         positions: [idx.train, idx.validation, idx.test],
         at,
     };
@@ -376,7 +366,9 @@ pub fn process_file(
 #[derive(Debug)]
 struct Bars {
     times: Vec<BarTime>,
-    typprice: Vec<Option<f64>>,
+    /// `TYPPRICE` by bar, `NaN` where missing (kept rows never read one: every price of their
+    /// window is present).
+    prices: Vec<f64>,
     /// Indices into `times` of the kept rows, ascending.
     rows: Vec<u32>,
 }
@@ -462,7 +454,7 @@ fn build_bars(raw: RawSeries, opts: &ProcessingOptions) -> (Bars, ProcessingRepo
     (
         Bars {
             times,
-            typprice,
+            prices: typprice.iter().map(|p| p.unwrap_or(f64::NAN)).collect(),
             rows,
         },
         report,
@@ -473,7 +465,6 @@ fn build_bars(raw: RawSeries, opts: &ProcessingOptions) -> (Bars, ProcessingRepo
 /// the target, built a row range at a time from the bars.
 struct FeatureTable<'a> {
     bars: &'a Bars,
-    prices: &'a [f64],
     positions: &'a [u32],
     at: &'a [u32],
 }
@@ -516,7 +507,7 @@ impl ChunkedTable for FeatureTable<'_> {
         let price = |name: &str, at_row: &dyn Fn(usize) -> usize| {
             let values: Vec<f64> = at
                 .iter()
-                .map(|&i| self.prices[at_row(i as usize)])
+                .map(|&i| self.bars.prices[at_row(i as usize)])
                 .collect();
             polars::prelude::Series::new(name.into(), values)
         };
@@ -569,8 +560,8 @@ impl ChunkedTable for FeatureTable<'_> {
             i if i == FIRST_PRICE_COLUMN + N_LAGS + 1 => first + 1,
             _ => return None,
         };
-        (start + at.len() <= self.prices.len()).then_some(Window {
-            series: self.prices,
+        (start + at.len() <= self.bars.prices.len()).then_some(Window {
+            series: &self.bars.prices,
             start,
         })
     }
