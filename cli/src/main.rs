@@ -7,8 +7,8 @@ mod progress;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use shared::events::{LagScope, SplitMethod};
+use clap::{Args, Parser, Subcommand};
+use groves_core::spec::{LagScope, RunSpec, SplitMethod, DEFAULT_SEED};
 
 /// Per-stock random-forest hyperparameter search on minute stock data.
 #[derive(Debug, Parser)]
@@ -87,34 +87,9 @@ struct GenArgs {
     legacy: bool,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum SplitArg {
-    Chronological,
-    Random,
-}
-
-impl From<SplitArg> for SplitMethod {
-    fn from(s: SplitArg) -> Self {
-        match s {
-            SplitArg::Chronological => SplitMethod::Chronological,
-            SplitArg::Random => SplitMethod::Random,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum LagsArg {
-    AcrossDays,
-    WithinDay,
-}
-
-impl From<LagsArg> for LagScope {
-    fn from(s: LagsArg) -> Self {
-        match s {
-            LagsArg::AcrossDays => LagScope::AcrossDays,
-            LagsArg::WithinDay => LagScope::WithinDay,
-        }
-    }
+/// The defaults of every run option: the original method, as the event has them.
+fn defaults() -> RunSpec {
+    RunSpec::default()
 }
 
 #[derive(Debug, Args, Clone)]
@@ -123,14 +98,14 @@ struct ProcessingArgs {
     #[arg(long, default_value = "default")]
     run: String,
     /// chronological (honest: no future in training) or random (the original's method).
-    #[arg(long, value_enum, default_value = "chronological")]
-    split: SplitArg,
+    #[arg(long, value_enum, default_value_t = SplitMethod::default())]
+    split: SplitMethod,
     /// Seed of the random split (2019, as the original).
-    #[arg(long, default_value_t = shared::events::DEFAULT_SEED)]
+    #[arg(long, default_value_t = DEFAULT_SEED)]
     seed: u64,
     /// Whether lags and the target may reach across the overnight gap.
-    #[arg(long, value_enum, default_value = "across-days")]
-    lags: LagsArg,
+    #[arg(long, value_enum, default_value_t = LagScope::default())]
+    lags: LagScope,
 }
 
 #[derive(Debug, Args)]
@@ -161,29 +136,29 @@ struct RunArgs {
     #[arg(long, default_value_t = 20)]
     days: usize,
     /// The grid: max_features values x min_samples_split values.
-    #[arg(long, default_value = "5,7,9x5,15,25")]
+    #[arg(long, default_value_t = defaults().grid_arg())]
     grid: String,
     /// Groves per setting in the search.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = defaults().groves)]
     groves: u32,
     /// Trees per search grove.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = defaults().trees)]
     trees: u32,
     /// Final groves (best setting, trained on train + validation).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = defaults().final_groves)]
     final_groves: u32,
     /// Trees per final grove.
-    #[arg(long, default_value_t = 25)]
+    #[arg(long, default_value_t = defaults().final_trees)]
     final_trees: u32,
     /// chronological (honest: no future in training) or random (the original's method).
-    #[arg(long, value_enum, default_value = "chronological")]
-    split: SplitArg,
+    #[arg(long, value_enum, default_value_t = defaults().split)]
+    split: SplitMethod,
     /// Seed of the split and of every grove.
-    #[arg(long, default_value_t = shared::events::DEFAULT_SEED)]
+    #[arg(long, default_value_t = defaults().seed)]
     seed: u64,
     /// Whether lags and the target may reach across the overnight gap.
-    #[arg(long, value_enum, default_value = "across-days")]
-    lags: LagsArg,
+    #[arg(long, value_enum, default_value_t = defaults().lags)]
+    lags: LagScope,
     /// Run id (default: derived from the parameters and the raw files, so the same command
     /// resumes the same run).
     #[arg(long)]
@@ -192,10 +167,10 @@ struct RunArgs {
     #[arg(long)]
     allow_missing: bool,
     /// Attempts per unit of work before it counts as failed.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = defaults().max_attempts)]
     max_attempts: u32,
     /// Seconds a unit may take before it is invoked again.
-    #[arg(long, default_value_t = 900)]
+    #[arg(long, default_value_t = defaults().unit_timeout_s)]
     unit_timeout: u64,
     /// Units run at once (default: one per core).
     #[arg(long)]
@@ -204,7 +179,7 @@ struct RunArgs {
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Lambda memory size (MB) assumed for the GB-second and cost estimate.
-    #[arg(long, default_value_t = 1769)]
+    #[arg(long, default_value_t = defaults().memory_mb)]
     memory_mb: u32,
 }
 

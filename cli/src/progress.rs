@@ -54,8 +54,8 @@ impl StageBars {
     }
 }
 
-impl shared::stages::parent::Progress for StageBars {
-    fn stage_started(&self, stage: shared::events::Stage, total: usize, already_done: usize) {
+impl groves_orchestrator::parent::Progress for StageBars {
+    fn stage_started(&self, stage: groves_core::stage::Stage, total: usize, already_done: usize) {
         let bar = self.multi.add(ProgressBar::new(total as u64));
         let template = "{msg:>15} [{bar:30}] {pos:>5}/{len:<5} {elapsed:>4} (ETA {eta})";
         if let Ok(style) = ProgressStyle::with_template(template) {
@@ -73,11 +73,11 @@ impl shared::stages::parent::Progress for StageBars {
         *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(bar);
     }
 
-    fn units_done(&self, _stage: shared::events::Stage, done: usize, _total: usize) {
+    fn units_done(&self, _stage: groves_core::stage::Stage, done: usize, _total: usize) {
         self.with_bar(|b| b.set_position(done as u64));
     }
 
-    fn retrying(&self, stage: shared::events::Stage, unit: &str, attempt: u32, why: &str) {
+    fn retrying(&self, stage: groves_core::stage::Stage, unit: &str, attempt: u32, why: &str) {
         let _ = self
             .multi
             .println(format!("{stage} {unit}: attempt {attempt} (after: {why})"));
@@ -85,8 +85,8 @@ impl shared::stages::parent::Progress for StageBars {
 
     fn stage_finished(
         &self,
-        _stage: shared::events::Stage,
-        log: &shared::stages::parent::StageLog,
+        _stage: groves_core::stage::Stage,
+        log: &groves_orchestrator::parent::StageLog,
     ) {
         self.with_bar(|b| {
             b.set_position(log.done as u64);

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+#[cfg(feature = "external-tools")]
 use groves_tests::MotoServer;
 
 fn groves(store: &str, args: &[&str]) -> Output {
@@ -265,6 +266,7 @@ fn gen_is_deterministic_and_legacy_differs_only_in_layout() {
     assert!(bc.starts_with(b"date,open,high,low,close,volume,"));
 }
 
+#[cfg(feature = "external-tools")] // a moto server
 #[test]
 fn s3_store_from_the_standard_environment() {
     let moto = MotoServer::start();

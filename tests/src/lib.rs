@@ -68,7 +68,7 @@ impl MotoServer {
         aws_sdk_s3::Client::from_conf(conf)
     }
 
-    pub async fn create_bucket(&self, name: &str) -> shared::store::S3Store {
+    pub async fn create_bucket(&self, name: &str) -> groves_store::S3Store {
         let client = self.client();
         client
             .create_bucket()
@@ -76,7 +76,7 @@ impl MotoServer {
             .send()
             .await
             .expect("create bucket");
-        shared::store::S3Store::new(client, name)
+        groves_store::S3Store::new(client, name)
     }
 }
 
@@ -134,8 +134,10 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Builds the named Lambda binaries (a no-op when fresh) with the cargo that runs the tests, in
-/// the tests' profile and target directory, and returns the folder holding them.
+/// Builds the workspace's binaries (a no-op when fresh) with the cargo that runs the tests, in
+/// the tests' profile and target directory, and returns the folder holding them. The whole
+/// workspace, not only `names`: built alone, the functions would resolve the shared crates'
+/// features differently from the test build and rebuild them all.
 pub fn function_binaries(names: &[&str]) -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable's path");
     // <target>/<profile>/deps/<test>
@@ -149,18 +151,22 @@ pub fn function_binaries(names: &[&str]) -> PathBuf {
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace_root())
         .env("CARGO_TARGET_DIR", target_dir)
-        .args(["build", "--quiet"]);
+        .args(["build", "--quiet", "--workspace", "--bins"]);
     if !cfg!(debug_assertions) {
         cmd.arg("--release");
-    }
-    for n in names {
-        cmd.args(["-p", n]);
     }
     let status = cmd.status().expect("cannot run cargo build");
     assert!(
         status.success(),
         "building the function binaries {names:?} failed"
     );
+    for n in names {
+        assert!(
+            profile_dir.join(n).is_file(),
+            "no binary {n} in {}",
+            profile_dir.display()
+        );
+    }
     profile_dir
 }
 
@@ -309,7 +315,7 @@ impl Drop for LambdaEmulator {
 
 /// Every object of a store, by key, except those under `skip` prefixes and the raw files.
 pub async fn snapshot(
-    store: &dyn shared::store::Store,
+    store: &dyn groves_store::Store,
     skip: &[&str],
 ) -> std::collections::BTreeMap<String, bytes::Bytes> {
     let mut out = std::collections::BTreeMap::new();
@@ -349,33 +355,60 @@ pub fn assert_same(
     );
 }
 
-/// A whole run through the parent on the in-process pool (2 slots, 1 forest thread per unit,
-/// fast polling), with failures injected as `GROVES_FAULT` would (`faults`).
-pub async fn drive_locally(
-    store: std::sync::Arc<dyn shared::store::Store>,
-    spec: &shared::events::RunSpec,
+/// The in-process pool the tests drive runs with: 2 slots, 1 forest thread per unit, failures
+/// injected as `GROVES_FAULT` would (`faults`).
+pub fn local_pool(
+    store: std::sync::Arc<dyn groves_store::Store>,
     faults: Option<&str>,
-) -> shared::stages::parent::RunOutcome {
-    use shared::stages::parent::{drive_run, DriveOptions, DriveOutcome, Quiet};
-    use shared::stages::{FaultPlan, OneStore, UnitContext};
-    let pool = shared::invoke::LocalPool::new(
+) -> groves_orchestrator::invoke::LocalPool {
+    use groves_orchestrator::invoke::{FaultPlan, LocalPool};
+    use groves_stages::{OneStore, UnitContext};
+    LocalPool::new(
         UnitContext {
-            buckets: std::sync::Arc::new(OneStore(store.clone())),
+            buckets: std::sync::Arc::new(OneStore(store)),
             threads: 1,
-            faults: faults.map(|f| std::sync::Arc::new(FaultPlan::parse(f).expect("fault plan"))),
         },
         2,
-    );
-    let opts = DriveOptions {
+    )
+    .with_faults(faults.map(|f| FaultPlan::parse(f).expect("fault plan")))
+}
+
+/// Polling fast enough for small test runs.
+pub fn fast_polling() -> groves_orchestrator::parent::DriveOptions {
+    groves_orchestrator::parent::DriveOptions {
         poll_min: Duration::from_millis(5),
         poll_max: Duration::from_millis(50),
-        ..DriveOptions::default()
-    };
-    match drive_run(store.as_ref(), &pool, spec, "groves-data", &opts, &Quiet)
+        ..Default::default()
+    }
+}
+
+/// A whole run through the parent on `invoker`, to its end, with its report written as
+/// `groves run` writes it.
+pub async fn drive_with(
+    store: &dyn groves_store::Store,
+    invoker: &dyn groves_orchestrator::invoke::Invoker,
+    spec: &groves_core::spec::RunSpec,
+) -> groves_orchestrator::parent::RunOutcome {
+    use groves_orchestrator::parent::{drive_run, DriveOutcome, Quiet};
+    match drive_run(store, invoker, spec, "groves-data", &fast_polling(), &Quiet)
         .await
         .expect("drive the run")
     {
-        DriveOutcome::Finished(o) => o,
+        DriveOutcome::Finished(o) => {
+            groves_report::write_html(store, &o.run)
+                .await
+                .expect("write the report");
+            o
+        }
         DriveOutcome::Paused { stage, .. } => panic!("paused in {stage}"),
     }
+}
+
+/// A whole run on the [`local_pool`], with its report.
+pub async fn drive_locally(
+    store: std::sync::Arc<dyn groves_store::Store>,
+    spec: &groves_core::spec::RunSpec,
+    faults: Option<&str>,
+) -> groves_orchestrator::parent::RunOutcome {
+    drive_with(store.as_ref(), &local_pool(store.clone(), faults), spec).await
 }

@@ -2,9 +2,9 @@
 
 use anyhow::{bail, Context, Result};
 use datagen::{GenOptions, Layout};
-use shared::ids::Symbol;
-use shared::layout;
-use shared::store::StoreSpec;
+use groves_core::ids::Symbol;
+use groves_core::layout;
+use groves_store::StoreSpec;
 
 use super::StoreRef;
 use crate::progress;

@@ -5,10 +5,12 @@ use std::io::Read;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use shared::events::{parse_event, ParentEvent, Stage, StageEvent};
-use shared::invoke::LocalPool;
-use shared::stages::parent::{drive_run, fan_out, DriveOptions, DriveOutcome};
-use shared::stages::{run_unit, FaultPlan, OneStore, UnitContext};
+use groves_core::events::{parse_event, ParentEvent, StageEvent};
+use groves_core::stage::Stage;
+use groves_orchestrator::invoke::{FaultPlan, LocalPool};
+use groves_orchestrator::parent::{drive_run, fan_out, DriveOptions, DriveOutcome};
+use groves_stages::dispatch::run_unit;
+use groves_stages::{OneStore, UnitContext};
 
 use super::StoreRef;
 use crate::progress::StageBars;
@@ -32,14 +34,14 @@ pub async fn invoke(store: &StoreRef, args: &InvokeArgs) -> Result<()> {
     let ctx = UnitContext {
         buckets: Arc::new(OneStore(store.clone())),
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        faults: FaultPlan::from_env().map_err(anyhow::Error::msg)?,
     };
     let result = match &event {
         StageEvent::Parent(parent) => {
             let pool = LocalPool::new(
                 UnitContext { threads: 1, ..ctx },
                 LocalPool::default_slots(),
-            );
+            )
+            .with_faults(FaultPlan::from_env().map_err(anyhow::Error::msg)?);
             match parent {
                 ParentEvent::Run(spec) => {
                     let bucket = spec.bucket.clone().unwrap_or_else(|| "groves-data".into());
@@ -56,6 +58,7 @@ pub async fn invoke(store: &StoreRef, args: &InvokeArgs) -> Result<()> {
                     drop(bars);
                     match out {
                         DriveOutcome::Finished(o) => {
+                            groves_report::write_html(store.as_ref(), &o.run).await?;
                             let v = serde_json::to_value(&o)?;
                             o.check()?;
                             v

@@ -8,7 +8,7 @@ mod report;
 mod run;
 
 use anyhow::{Context, Result};
-use shared::store::{Store, StoreSpec};
+use groves_store::{Store, StoreSpec};
 use std::sync::Arc;
 
 use crate::{BenchCommand, Cli, Command};

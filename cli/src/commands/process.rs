@@ -3,11 +3,9 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
-use shared::ids::{RunId, Symbol};
-use shared::layout;
-use shared::stages::processing::{
-    process_key, raw_key_and_symbol, ProcessingOptions, ProcessingReport,
-};
+use groves_core::ids::{RunId, Symbol};
+use groves_core::layout::{self, raw_key_and_symbol};
+use groves_stages::processing::{process_key, ProcessingOptions, ProcessingReport};
 
 use super::StoreRef;
 use crate::{progress, ProcessArgs, ProcessingArgs};
@@ -16,9 +14,9 @@ impl ProcessingArgs {
     pub fn options(&self) -> Result<ProcessingOptions> {
         Ok(ProcessingOptions {
             run: RunId::new(self.run.as_str())?,
-            split: self.split.into(),
+            split: self.split,
             seed: self.seed,
-            lags: self.lags.into(),
+            lags: self.lags,
             invoked_at: None,
         })
     }

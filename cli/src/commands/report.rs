@@ -1,9 +1,9 @@
 //! `groves report`: a run's results and costs, from the store, at any time.
 
 use anyhow::{Context, Result};
-use shared::ids::RunId;
-use shared::report::RunReport;
-use shared::store::Store;
+use groves_core::ids::RunId;
+use groves_report::RunReport;
+use groves_store::Store;
 
 use super::StoreRef;
 use crate::ReportArgs;
@@ -11,7 +11,7 @@ use crate::ReportArgs;
 pub async fn report(store: &StoreRef, args: &ReportArgs) -> Result<()> {
     let run = match &args.run {
         Some(r) => RunId::new(r.as_str())?,
-        None => shared::report::latest_run(store.as_ref())
+        None => groves_report::latest_run(store.as_ref())
             .await?
             .with_context(|| {
                 format!(
@@ -20,9 +20,9 @@ pub async fn report(store: &StoreRef, args: &ReportArgs) -> Result<()> {
                 )
             })?,
     };
-    let loaded = shared::report::load(store.as_ref(), &run).await?;
+    let loaded = groves_report::load(store.as_ref(), &run).await?;
     if let Some(path) = &args.html {
-        let html = shared::report::html::render(&loaded);
+        let html = groves_report::html::render(&loaded);
         std::fs::write(path, &html)
             .with_context(|| format!("writing the report to {}", path.display()))?;
         println!(

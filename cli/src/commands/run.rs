@@ -4,13 +4,15 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use shared::events::RunSpec;
-use shared::ids::{RunId, Symbol};
-use shared::invoke::LocalPool;
-use shared::layout;
-use shared::stages::parent::{drive_run, DriveOptions, DriveOutcome};
-use shared::stages::{FaultPlan, OneStore, UnitContext};
-use shared::store::StoreSpec;
+use groves_core::events::{Event, EventError};
+use groves_core::ids::{RunId, Symbol};
+use groves_core::layout;
+use groves_core::spec::RunSpec;
+use groves_core::stage::Stage;
+use groves_orchestrator::invoke::{FaultPlan, Invoker, LocalPool};
+use groves_orchestrator::parent::{drive_run, DriveOptions, DriveOutcome};
+use groves_stages::{OneStore, UnitContext};
+use groves_store::StoreSpec;
 
 use super::{gen, process, report, StoreRef};
 use crate::progress::StageBars;
@@ -52,9 +54,9 @@ impl RunArgs {
             trees: self.trees,
             final_groves: self.final_groves,
             final_trees: self.final_trees,
-            split: self.split.into(),
+            split: self.split,
             seed: self.seed,
-            lags: self.lags.into(),
+            lags: self.lags,
             allow_missing: self.allow_missing,
             max_attempts: self.max_attempts,
             unit_timeout_s: self.unit_timeout,
@@ -62,8 +64,10 @@ impl RunArgs {
             ..RunSpec::default()
         };
         // The same checks a parent event gets.
-        let json = serde_json::to_vec(&spec)?;
-        shared::events::parse_event(shared::events::Stage::Parent, &json)?;
+        spec.validate().map_err(|problem| EventError {
+            stage: Stage::Parent,
+            problem,
+        })?;
         Ok(spec)
     }
 }
@@ -92,10 +96,10 @@ pub async fn run(spec_store: &StoreSpec, store: &StoreRef, args: &RunArgs) -> Re
         UnitContext {
             buckets: Arc::new(OneStore(store.clone())),
             threads: args.threads,
-            faults,
         },
         slots,
-    );
+    )
+    .with_faults(faults);
     let bars = StageBars::new();
     let started = std::time::Instant::now();
     let outcome = drive_run(
@@ -111,13 +115,14 @@ pub async fn run(spec_store: &StoreSpec, store: &StoreRef, args: &RunArgs) -> Re
         bail!("the run paused before its end (it resumes with the same command)");
     };
     drop(bars);
+    groves_report::write_html(store.as_ref(), &outcome.run).await?;
     eprintln!(
         "run {} finished in {:.1} s on the {}",
         outcome.run,
         started.elapsed().as_secs_f64(),
-        shared::invoke::Invoker::describe(&pool)
+        pool.describe()
     );
-    let loaded = shared::report::load(store.as_ref(), &outcome.run).await?;
+    let loaded = groves_report::load(store.as_ref(), &outcome.run).await?;
     report::print(&loaded, store.as_ref());
     for (stock, units) in &outcome.accepted_missing {
         eprintln!(

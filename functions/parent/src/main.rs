@@ -1,6 +1,6 @@
-//! Lambda `parent`: the event goes to the parent stage in `shared`; nothing else lives here.
+//! Lambda `parent`: the parent (a whole run, or one stage fanned out), served by `groves_lambda::parent`; nothing else lives here.
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::lambda::serve(shared::events::Stage::Parent).await
+async fn main() -> Result<(), groves_lambda::Error> {
+    groves_lambda::parent::serve().await
 }

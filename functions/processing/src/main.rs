@@ -1,6 +1,14 @@
-//! Lambda `processing`: the event goes to the processing stage in `shared`; nothing else lives here.
+//! Lambda `processing`: each event is a unit of the processing stage, handed to
+//! `groves_stages::processing::handle`; nothing else lives here.
+
+use groves_core::events::ProcessingEvent;
+use groves_core::stage::Stage;
+use groves_stages::processing;
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::lambda::serve(shared::events::Stage::Processing).await
+async fn main() -> Result<(), groves_lambda::Error> {
+    groves_lambda::serve_unit(Stage::Processing, |ctx, e: ProcessingEvent| async move {
+        processing::handle(ctx, &e).await
+    })
+    .await
 }

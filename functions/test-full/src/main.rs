@@ -1,6 +1,14 @@
-//! Lambda `test-full`: the event goes to the test-full stage in `shared`; nothing else lives here.
+//! Lambda `test-full`: each event is a unit of the test-full stage, handed to
+//! `groves_stages::test_full::handle`; nothing else lives here.
+
+use groves_core::events::StockEvent;
+use groves_core::stage::Stage;
+use groves_stages::test_full;
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::lambda::serve(shared::events::Stage::TestFull).await
+async fn main() -> Result<(), groves_lambda::Error> {
+    groves_lambda::serve_unit(Stage::TestFull, |ctx, e: StockEvent| async move {
+        test_full::handle(ctx, &e).await
+    })
+    .await
 }

@@ -1,6 +1,6 @@
-//! Lambda `trigger`: an S3 notification goes to the trigger in `shared`; nothing else lives here.
+//! Lambda `trigger`: the S3 trigger (a raw file uploaded starts its processing or search), served by `groves_lambda::trigger`; nothing else lives here.
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::lambda::serve_trigger().await
+async fn main() -> Result<(), groves_lambda::Error> {
+    groves_lambda::trigger::serve().await
 }

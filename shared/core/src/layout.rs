@@ -1,0 +1,332 @@
+//! Every object key groves reads or writes is built here, and nowhere else.
+//!
+//! One bucket. Raw files keep their Kaggle names under `raw/`. Every table lives under its own
+//! prefix with Hive-style partitions (`run=<run>/…/stock=<SYMBOL>/`) so Athena (or DuckDB) can
+//! query it, and the run id keeps results of different runs apart.
+
+use crate::dataset;
+use crate::ids::{RunId, Symbol};
+pub use crate::spec::Split;
+pub use crate::unit::{Setting, Unit};
+
+/// Prefix of the raw Kaggle CSV files.
+pub const RAW_PREFIX: &str = "raw/";
+/// Prefix of the processed feature table (one Parquet file per run, split and stock).
+pub const FEATURES_PREFIX: &str = "features/";
+/// Prefix of the per-stock processing record (row counts, drops and their reasons, timings).
+pub const PROCESSING_STATS_PREFIX: &str = "processing_stats/";
+/// Prefix of the per-invocation timing records of every stage.
+pub const TIMINGS_PREFIX: &str = "timings/";
+
+/// Prefix of each run's manifest (its resolved whole-run event) and the parent's stage log.
+pub const RUNS_PREFIX: &str = "runs/";
+/// Prefix of the completion and failure records the parent waits on.
+pub const STATUS_PREFIX: &str = "status/";
+/// Prefix of each search grove's validation predictions.
+pub const VAL_PREDS_PREFIX: &str = "val_preds/";
+/// Prefix of the per-setting validation MSE table.
+pub const PRED_MSES_PREFIX: &str = "pred_mses/";
+/// Prefix of the winning setting per stock.
+pub const MIN_MSE_PREFIX: &str = "min_mse/";
+/// Prefix of each final grove's test predictions.
+pub const TEST_PREDS_PREFIX: &str = "test_preds/";
+/// Prefix of the persisted final groves.
+pub const MODELS_PREFIX: &str = "models/";
+/// Prefix of the per-stock test result (test MSE, naive MSE, skill).
+pub const TEST_MSE_PREFIX: &str = "test_mse/";
+/// Prefix of the averaged test forecast beside the actual and naive values.
+pub const TEST_FORECAST_PREFIX: &str = "test_forecast/";
+/// Prefix of the run's timing tables (per stage: actual, fully parallel, sequential; cost).
+pub const TIMING_METRICS_PREFIX: &str = "timing_metrics/";
+
+/// Prefix of the S3 trigger's record of each raw upload it acted on (one per object version).
+pub const TRIGGERS_PREFIX: &str = "triggers/";
+/// Prefix of each run's HTML report.
+pub const REPORTS_PREFIX: &str = "reports/";
+
+/// Name of the single data file inside a partition: one writer per partition, so one file.
+const PART_FILE: &str = "part-0.parquet";
+
+/// `raw/<SYMBOL>_minute_data_with_indicators.csv`
+pub fn raw_key(symbol: &Symbol) -> String {
+    format!("{RAW_PREFIX}{}", dataset::raw_file_name(symbol.as_str()))
+}
+
+/// The symbol a raw key names, if the key is a raw file of the Kaggle layout.
+pub fn symbol_from_raw_key(key: &str) -> Option<&str> {
+    let name = key.strip_prefix(RAW_PREFIX)?;
+    if name.contains('/') {
+        return None;
+    }
+    dataset::symbol_from_file_name(name)
+}
+
+/// `features/run=<run>/split=<split>/stock=<SYMBOL>/part-0.parquet`
+pub fn features_key(run: &RunId, split: Split, stock: &Symbol) -> String {
+    format!("{FEATURES_PREFIX}run={run}/split={split}/stock={stock}/{PART_FILE}")
+}
+
+/// `processing_stats/run=<run>/stock=<SYMBOL>/part-0.parquet`
+pub fn processing_stats_key(run: &RunId, stock: &Symbol) -> String {
+    format!("{PROCESSING_STATS_PREFIX}run={run}/stock={stock}/{PART_FILE}")
+}
+
+/// `timings/run=<run>/stage=<stage>/<unit>.parquet` — one record per unit of work, named by the
+/// unit so that a retried invocation overwrites its own record instead of adding a second one.
+pub fn timing_key(run: &RunId, stage: &str, unit: &Unit) -> String {
+    format!("{TIMINGS_PREFIX}run={run}/stage={stage}/{unit}.parquet")
+}
+
+/// `runs/run=<run>/run.json`: the resolved whole-run event.
+pub fn run_manifest_key(run: &RunId) -> String {
+    format!("{RUNS_PREFIX}run={run}/run.json")
+}
+
+/// `runs/run=<run>/stages/<stage>.json`: what the parent saw of one stage (attempts, failures).
+pub fn stage_log_key(run: &RunId, stage: &str) -> String {
+    format!("{RUNS_PREFIX}run={run}/stages/{stage}.json")
+}
+
+/// `status/run=<run>/stage=<stage>/`: where a stage's units report.
+pub fn status_prefix(run: &RunId, stage: &str) -> String {
+    format!("{STATUS_PREFIX}run={run}/stage={stage}/")
+}
+
+/// Written by a unit after all its outputs: its presence means the unit is done.
+pub fn done_key(run: &RunId, stage: &str, unit: &Unit) -> String {
+    format!("{}{unit}.done", status_prefix(run, stage))
+}
+
+/// Written by a unit that failed, with the error; removed by the parent before a retry.
+pub fn failed_key(run: &RunId, stage: &str, unit: &Unit) -> String {
+    format!("{}{unit}.failed", status_prefix(run, stage))
+}
+
+/// `val_preds/run=<run>/stock=<SYMBOL>/f<feat>_s<samp>_g<grove>.parquet`
+pub fn val_preds_key(run: &RunId, stock: &Symbol, setting: Setting, grove: u32) -> String {
+    format!("{VAL_PREDS_PREFIX}run={run}/stock={stock}/{setting}_g{grove}.parquet")
+}
+
+/// `pred_mses/run=<run>/stock=<SYMBOL>/part-0.parquet`
+pub fn pred_mses_key(run: &RunId, stock: &Symbol) -> String {
+    format!("{PRED_MSES_PREFIX}run={run}/stock={stock}/{PART_FILE}")
+}
+
+/// `min_mse/run=<run>/stock=<SYMBOL>/part-0.parquet`
+pub fn min_mse_key(run: &RunId, stock: &Symbol) -> String {
+    format!("{MIN_MSE_PREFIX}run={run}/stock={stock}/{PART_FILE}")
+}
+
+/// `test_preds/run=<run>/stock=<SYMBOL>/g<grove>.parquet`
+pub fn test_preds_key(run: &RunId, stock: &Symbol, grove: u32) -> String {
+    format!("{TEST_PREDS_PREFIX}run={run}/stock={stock}/g{grove}.parquet")
+}
+
+/// `models/run=<run>/stock=<SYMBOL>/g<grove>.grove`: a final grove in the forest crate's
+/// versioned binary format.
+pub fn model_key(run: &RunId, stock: &Symbol, grove: u32) -> String {
+    format!("{MODELS_PREFIX}run={run}/stock={stock}/g{grove}.grove")
+}
+
+/// `test_mse/run=<run>/stock=<SYMBOL>/part-0.parquet`
+pub fn test_mse_key(run: &RunId, stock: &Symbol) -> String {
+    format!("{TEST_MSE_PREFIX}run={run}/stock={stock}/{PART_FILE}")
+}
+
+/// `test_forecast/run=<run>/stock=<SYMBOL>/part-0.parquet`
+pub fn test_forecast_key(run: &RunId, stock: &Symbol) -> String {
+    format!("{TEST_FORECAST_PREFIX}run={run}/stock={stock}/{PART_FILE}")
+}
+
+/// `timing_metrics/<views|costs>/run=<run>/part-0.parquet`: the two tables have different
+/// columns, so each has a prefix of its own (one Athena table each).
+pub fn timing_metrics_key(run: &RunId, table: &str) -> String {
+    format!("{TIMING_METRICS_PREFIX}{table}/run={run}/{PART_FILE}")
+}
+
+/// `reports/run=<run>/index.html`: the run's report, one self-contained HTML file.
+pub fn report_key(run: &RunId) -> String {
+    format!("{REPORTS_PREFIX}run={run}/index.html")
+}
+
+/// `timings/run=<run>/`: every timing record of a run.
+pub fn timings_prefix(run: &RunId) -> String {
+    format!("{TIMINGS_PREFIX}run={run}/")
+}
+
+/// `triggers/stock=<SYMBOL>/<version>.json`: the trigger acted on this version of the stock's raw
+/// file (`version` is the object's version id, else its ETag), so a repeated notification does
+/// not start the work again.
+pub fn trigger_marker_key(stock: &Symbol, version: &str) -> String {
+    // Version ids and ETags are plain ASCII; anything else is replaced so the key stays valid.
+    let version: String = version
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{TRIGGERS_PREFIX}stock={stock}/{version}.json")
+}
+
+/// Prefix of the store's own temporary area (the local store stages writes there); never a
+/// key of an object.
+pub const TMP_PREFIX: &str = ".groves-tmp";
+
+/// Why a key was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid object key {key:?}: {reason}")]
+pub struct KeyError {
+    pub key: String,
+    pub reason: &'static str,
+}
+
+/// Refuses keys that could escape the bucket or that S3 and a file system would treat
+/// differently.
+pub fn validate_key(key: &str) -> Result<(), KeyError> {
+    let bad = |reason| {
+        Err(KeyError {
+            key: key.to_string(),
+            reason,
+        })
+    };
+    if key.is_empty() {
+        return bad("empty");
+    }
+    if key.starts_with('/') {
+        return bad("starts with '/'");
+    }
+    if key.ends_with('/') {
+        return bad("ends with '/'");
+    }
+    if key.contains('\\') || key.contains('\0') {
+        return bad("contains '\\' or NUL");
+    }
+    for part in key.split('/') {
+        if part.is_empty() {
+            return bad("has an empty path segment");
+        }
+        if part == "." || part == ".." {
+            return bad("has a '.' or '..' segment");
+        }
+    }
+    if key.starts_with(TMP_PREFIX) {
+        return bad("is in the store's temporary area");
+    }
+    Ok(())
+}
+
+/// Resolves the `file` of a processing event: a Kaggle file name (taken under `raw/`) or a key
+/// whose last segment is one. Returns the key and the stock it names.
+pub fn raw_key_and_symbol(file: &str) -> Result<(String, Symbol), String> {
+    let key = if file.contains('/') {
+        file.to_string()
+    } else {
+        format!("{RAW_PREFIX}{file}")
+    };
+    validate_key(&key).map_err(|e| e.to_string())?;
+    let name = key.rsplit('/').next().unwrap_or(&key);
+    let symbol = dataset::symbol_from_file_name(name).ok_or_else(|| {
+        format!(
+            "{file:?} is not named <SYMBOL>{}, so the stock is unknown",
+            dataset::FILE_SUFFIX
+        )
+    })?;
+    let symbol = Symbol::new(symbol).map_err(|e| format!("{file:?}: {e}"))?;
+    Ok((key, symbol))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sym(s: &str) -> Symbol {
+        Symbol::new(s).unwrap()
+    }
+
+    #[test]
+    fn raw_keys_round_trip() {
+        let key = raw_key(&sym("M&M"));
+        assert_eq!(key, "raw/M&M_minute_data_with_indicators.csv");
+        assert_eq!(symbol_from_raw_key(&key), Some("M&M"));
+        assert_eq!(
+            symbol_from_raw_key("raw/sub/X_minute_data_with_indicators.csv"),
+            None
+        );
+        assert_eq!(symbol_from_raw_key("raw/notes.txt"), None);
+        assert_eq!(
+            symbol_from_raw_key("features/X_minute_data_with_indicators.csv"),
+            None
+        );
+    }
+
+    #[test]
+    fn keys_that_escape_or_confuse_are_refused() {
+        for bad in [
+            "",
+            "/a",
+            "a/",
+            "a//b",
+            "a/../b",
+            "./a",
+            "a\\b",
+            ".groves-tmp/x",
+        ] {
+            assert!(validate_key(bad).is_err(), "{bad:?} accepted");
+        }
+        for ok in [
+            "a",
+            "raw/M&M_minute_data_with_indicators.csv",
+            "t/run=1/x.parquet",
+        ] {
+            assert!(validate_key(ok).is_ok(), "{ok:?} refused");
+        }
+    }
+
+    #[test]
+    fn raw_file_names_resolve_to_keys_and_stocks() {
+        let (k, s) = raw_key_and_symbol("TCS_minute_data_with_indicators.csv").unwrap();
+        assert_eq!(k, "raw/TCS_minute_data_with_indicators.csv");
+        assert_eq!(s.as_str(), "TCS");
+        let (k, s) = raw_key_and_symbol("raw/M&M_minute_data_with_indicators.csv").unwrap();
+        assert_eq!(
+            (k.as_str(), s.as_str()),
+            ("raw/M&M_minute_data_with_indicators.csv", "M&M")
+        );
+        assert!(raw_key_and_symbol("TCS.csv").is_err());
+        assert!(raw_key_and_symbol("../TCS_minute_data_with_indicators.csv").is_err());
+    }
+
+    #[test]
+    fn table_keys_are_hive_partitioned_by_run_and_stock() {
+        let run = RunId::new("r1").unwrap();
+        assert_eq!(
+            features_key(&run, Split::Validation, &sym("TCS")),
+            "features/run=r1/split=validation/stock=TCS/part-0.parquet"
+        );
+        assert_eq!(
+            processing_stats_key(&run, &sym("TCS")),
+            "processing_stats/run=r1/stock=TCS/part-0.parquet"
+        );
+        assert_eq!(
+            timing_key(&run, "processing", &Unit::Stock(sym("TCS"))),
+            "timings/run=r1/stage=processing/TCS.parquet"
+        );
+        let grove = Unit::Grove {
+            stock: sym("M&M"),
+            setting: Setting { feat: 7, samp: 15 },
+            grove: 2,
+        };
+        assert_eq!(
+            done_key(&run, "param-preds", &grove),
+            "status/run=r1/stage=param-preds/M&M.f7_s15_g2.done"
+        );
+        assert_eq!(
+            val_preds_key(&run, &sym("TCS"), Setting { feat: 5, samp: 25 }, 0),
+            "val_preds/run=r1/stock=TCS/f5_s25_g0.parquet"
+        );
+    }
+}

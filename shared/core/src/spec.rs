@@ -1,0 +1,226 @@
+//! What a run asks for: the grid, grove counts, the split and lag options, retries — and their
+//! defaults, which are the original method. Once resolved (run id and stocks filled in) a
+//! [`RunSpec`] is the run's manifest.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{RunId, Symbol};
+use crate::unit::Setting;
+
+/// How the processed series is cut into train / validation / test (64 / 16 / 20 %).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum SplitMethod {
+    /// In time order: train is the oldest 64 %, test the newest 20 %. No future leaks into
+    /// training, so the forecast skill it reports is honest.
+    #[default]
+    Chronological,
+    /// Rows drawn at random with a seed, as the original pipeline did (for comparison).
+    Random,
+}
+
+impl SplitMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SplitMethod::Chronological => "chronological",
+            SplitMethod::Random => "random",
+        }
+    }
+}
+
+/// Whether lags and the target may reach across the overnight gap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum LagScope {
+    /// As the original: the series is one sequence; the first minute of a day lags into the
+    /// previous day's last minutes.
+    #[default]
+    AcrossDays,
+    /// Rows whose lags or target would cross a day boundary are dropped.
+    WithinDay,
+}
+
+impl LagScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LagScope::AcrossDays => "across-days",
+            LagScope::WithinDay => "within-day",
+        }
+    }
+}
+
+/// The three parts of a processed series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    Train,
+    Validation,
+    Test,
+}
+
+impl Split {
+    pub const ALL: [Split; 3] = [Split::Train, Split::Validation, Split::Test];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Validation => "validation",
+            Split::Test => "test",
+        }
+    }
+}
+
+impl fmt::Display for Split {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The seed the original pipeline used for its split.
+pub const DEFAULT_SEED: u64 = 2019;
+
+/// Upper bounds that catch typos (a grove of 10⁶ trees is a mistake, not a plan).
+pub const MAX_TREES_PER_GROVE: u32 = 10_000;
+pub const MAX_GROVES: u32 = 10_000;
+
+pub(crate) fn default_seed() -> u64 {
+    DEFAULT_SEED
+}
+
+/// The `type` of a whole-run event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
+    #[default]
+    Run,
+}
+
+fn default_feats() -> Vec<u32> {
+    vec![5, 7, 9]
+}
+fn default_samps() -> Vec<u32> {
+    vec![5, 15, 25]
+}
+fn default_groves() -> u32 {
+    3
+}
+fn default_trees() -> u32 {
+    100
+}
+fn default_final_groves() -> u32 {
+    30
+}
+fn default_final_trees() -> u32 {
+    25
+}
+fn default_max_attempts() -> u32 {
+    3
+}
+fn default_unit_timeout_s() -> u64 {
+    900
+}
+fn default_memory_mb() -> u32 {
+    1769
+}
+
+/// `{"type": "run", …}`: the whole search, driven stage after stage by the parent. Every field
+/// but `type` has a default: the original method (grid 5,7,9 × 5,15,25; 3 groves of 100 trees
+/// per setting; 30 final groves of 25 trees).
+///
+/// Once resolved (run id and stocks filled in) it is the run's manifest, stored under
+/// `runs/run=<run>/run.json`; every later stage reads its parameters from there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    #[serde(rename = "type", default)]
+    pub kind: RunKind,
+    #[serde(default)]
+    pub bucket: Option<String>,
+    /// None: derived from the parameters and the raw files, so the same request resumes the
+    /// same run.
+    #[serde(default)]
+    pub run: Option<RunId>,
+    /// Empty: every raw file in the bucket.
+    #[serde(default)]
+    pub stocks: Vec<Symbol>,
+    /// `max_features` values of the grid.
+    #[serde(default = "default_feats")]
+    pub feat: Vec<u32>,
+    /// `min_samples_split` values of the grid.
+    #[serde(default = "default_samps")]
+    pub samp: Vec<u32>,
+    /// Groves per setting in the search, and trees per grove.
+    #[serde(default = "default_groves")]
+    pub groves: u32,
+    #[serde(default = "default_trees")]
+    pub trees: u32,
+    /// Final groves (best setting, train + validation), and trees per final grove.
+    #[serde(default = "default_final_groves")]
+    pub final_groves: u32,
+    #[serde(default = "default_final_trees")]
+    pub final_trees: u32,
+    #[serde(default)]
+    pub split: SplitMethod,
+    /// Seed of the split and of every grove (each grove's seed is derived from it, the stock,
+    /// the setting and the grove number).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    #[serde(default)]
+    pub lags: LagScope,
+    /// Accept an MSE averaged over fewer groves than planned when some keep failing.
+    #[serde(default)]
+    pub allow_missing: bool,
+    /// Invocations of one unit of work before it counts as failed.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// A unit that has not reported this many seconds after its invocation is invoked again.
+    #[serde(default = "default_unit_timeout_s")]
+    pub unit_timeout_s: u64,
+    /// Lambda memory size assumed for the GB-second and cost estimate of units that did not
+    /// run on Lambda (1769 MB is one full vCPU, which is what a local unit uses).
+    #[serde(default = "default_memory_mb")]
+    pub memory_mb: u32,
+}
+
+impl Default for RunSpec {
+    fn default() -> Self {
+        // An empty object takes every serde default, so the two can never disagree.
+        serde_json::from_str("{}").unwrap_or_else(|e| unreachable!("RunSpec defaults: {e}"))
+    }
+}
+
+impl RunSpec {
+    /// The settings of the grid, in the order of the manifest (feat outer, samp inner).
+    pub fn grid(&self) -> Vec<Setting> {
+        self.feat
+            .iter()
+            .flat_map(|&feat| self.samp.iter().map(move |&samp| Setting { feat, samp }))
+            .collect()
+    }
+
+    /// The grid as the command line writes it: `5,7,9x5,15,25`.
+    pub fn grid_arg(&self) -> String {
+        let join = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        format!("{}x{}", join(&self.feat), join(&self.samp))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_is_the_original_method() {
+        let spec = RunSpec::default();
+        assert_eq!(spec.grid().len(), 9);
+        assert_eq!(spec.grid()[1], Setting { feat: 5, samp: 15 });
+        assert_eq!(spec.grid_arg(), "5,7,9x5,15,25");
+        assert_eq!((spec.groves, spec.trees), (3, 100));
+        assert_eq!((spec.final_groves, spec.final_trees), (30, 25));
+        assert_eq!(spec.seed, DEFAULT_SEED);
+    }
+}

@@ -1,0 +1,151 @@
+//! Units as AWS Lambda invocations (`InvocationType=Event`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use super::{HandoffFailure, InvokeError, Invoker};
+use groves_core::stage::Stage;
+
+/// The Lambda function of each stage. By default `<prefix><stage>` (prefix from
+/// `GROVES_FUNCTION_PREFIX`, empty by default, so the names are the crates' names as
+/// `cargo lambda watch` serves them); `GROVES_FUNCTION_<STAGE>` (e.g.
+/// `GROVES_FUNCTION_PARAM_PREDS`) overrides one stage, as the SAM template does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionNames(HashMap<Stage, String>);
+
+impl FunctionNames {
+    pub fn env_var(stage: Stage) -> String {
+        format!(
+            "GROVES_FUNCTION_{}",
+            stage.as_str().replace('-', "_").to_ascii_uppercase()
+        )
+    }
+
+    pub fn from_env() -> FunctionNames {
+        let prefix = std::env::var("GROVES_FUNCTION_PREFIX").unwrap_or_default();
+        FunctionNames(
+            Stage::ALL
+                .into_iter()
+                .map(|s| {
+                    let name = std::env::var(Self::env_var(s))
+                        .unwrap_or_else(|_| format!("{prefix}{}", s.as_str()));
+                    (s, name)
+                })
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, stage: Stage) -> &str {
+        self.0.get(&stage).map(String::as_str).unwrap_or_default()
+    }
+}
+
+/// Sends each unit to its function. Calls run in the background, `capacity` at a time: real
+/// Lambda answers an `Event` invoke at once, but an emulator may answer only when the function
+/// finishes, and neither must hold up the parent.
+pub struct LambdaInvoker {
+    client: aws_sdk_lambda::Client,
+    names: FunctionNames,
+    slots: Arc<Semaphore>,
+    capacity: usize,
+    failures: Arc<Mutex<Vec<HandoffFailure>>>,
+}
+
+impl LambdaInvoker {
+    pub fn new(client: aws_sdk_lambda::Client, names: FunctionNames, capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        LambdaInvoker {
+            client,
+            names,
+            slots: Arc::new(Semaphore::new(capacity)),
+            capacity,
+            failures: Arc::default(),
+        }
+    }
+
+    pub fn function_name(&self, stage: Stage) -> &str {
+        self.names.get(stage)
+    }
+}
+
+#[async_trait]
+impl Invoker for LambdaInvoker {
+    fn describe(&self) -> String {
+        format!(
+            "AWS Lambda ({} invocations in flight at most)",
+            self.capacity
+        )
+    }
+
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn units_outlive_parent(&self) -> bool {
+        true
+    }
+
+    async fn invoke(&self, stage: Stage, unit: &str, event: Value) -> Result<(), InvokeError> {
+        let name = self.names.get(stage).to_string();
+        let err = |message: String| InvokeError {
+            invoker: format!("Lambda function {name:?}"),
+            stage,
+            unit: unit.to_string(),
+            message,
+        };
+        let payload = serde_json::to_vec(&event).map_err(|e| err(e.to_string()))?;
+        let permit = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        let call = self
+            .client
+            .invoke()
+            .function_name(&name)
+            .invocation_type(InvocationType::Event)
+            .payload(Blob::new(payload));
+        let failures = self.failures.clone();
+        let unit = unit.to_string();
+        tokio::spawn(async move {
+            let _slot = permit;
+            let message = match call.send().await {
+                Ok(out) => match out.function_error() {
+                    // Only an emulator that ran the function synchronously reports this.
+                    Some(fe) => format!("function error: {fe}"),
+                    None => return,
+                },
+                Err(e) => aws_sdk_lambda::error::DisplayErrorContext(&e).to_string(),
+            };
+            tracing::warn!(%stage, %unit, function = %name, %message, "invoke failed");
+            failures
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(HandoffFailure {
+                    stage,
+                    unit,
+                    message,
+                });
+        });
+        Ok(())
+    }
+
+    fn take_failures(&self) -> Vec<HandoffFailure> {
+        std::mem::take(&mut *self.failures.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    async fn settle(&self) -> Vec<HandoffFailure> {
+        // Every background call holds a slot until it is answered: owning them all means none
+        // is left. The semaphore is never closed, so acquiring cannot fail.
+        let capacity = u32::try_from(self.capacity).unwrap_or(u32::MAX);
+        let _all = self.slots.acquire_many(capacity).await;
+        self.take_failures()
+    }
+}

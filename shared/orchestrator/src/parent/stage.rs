@@ -1,0 +1,262 @@
+//! One stage driven to its end: every unit invoked (at most the invoker's capacity in flight),
+//! re-invoked when it failed, its hand-over failed or it went silent past its deadline (a
+//! bounded number of times), until every unit is done or failed for good — or the parent's own
+//! time is up, and it pauses, leaving in the stage log what is in flight.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use groves_core::layout::{self, Unit};
+use groves_core::spec::RunSpec;
+use groves_core::stage::Stage;
+use groves_stages::StageError;
+use groves_store::Store;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::clock::ParentClock;
+use super::log::{
+    failure_message, read_stage_log, status, write_stage_log, InFlight, StageLog, UnitFailure,
+};
+use super::options::{DriveOptions, Progress};
+use super::plan::{run_id, stamp_invoked};
+use crate::invoke::Invoker;
+
+struct UnitState {
+    unit: Unit,
+    name: String,
+    event: Value,
+    attempts: u32,
+    /// Wall-clock ms of the current attempt's invocation, while in flight.
+    in_flight_since: Option<i64>,
+    last_error: Option<String>,
+}
+
+pub(super) enum StageRun {
+    Finished(StageLog),
+    Paused,
+}
+
+/// Runs one stage to its end: every unit done or failed for good.
+#[allow(clippy::too_many_arguments)] // the stage's inputs, each used once; a struct adds nothing
+pub(super) async fn run_stage(
+    store: &dyn Store,
+    invoker: &dyn Invoker,
+    spec: &RunSpec,
+    stage: Stage,
+    units: Vec<(Unit, Value)>,
+    opts: &DriveOptions,
+    progress: &dyn Progress,
+    clock: &ParentClock,
+) -> Result<StageRun, StageError> {
+    let run = run_id(spec)?;
+    let total = units.len();
+    let previous = read_stage_log(store, &run, stage).await;
+    let (done_now, failed_now) = status(store, &run, stage).await?;
+    let mut states: Vec<UnitState> = Vec::with_capacity(total);
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    for (unit, event) in units {
+        let name = unit.to_string();
+        if done_now.contains(&name) {
+            done.insert(name);
+            continue;
+        }
+        states.push(UnitState {
+            unit,
+            name,
+            event,
+            attempts: 0,
+            in_flight_since: None,
+            last_error: None,
+        });
+    }
+    // Units a paused parent left running on Lambda are still running: wait for them.
+    if invoker.units_outlive_parent() {
+        if let Some(prev) = &previous {
+            let left: HashMap<&str, &InFlight> = prev
+                .in_flight
+                .iter()
+                .map(|f| (f.unit.as_str(), f))
+                .collect();
+            for s in &mut states {
+                if let Some(f) = left.get(s.name.as_str()) {
+                    s.attempts = f.attempts;
+                    s.in_flight_since = Some(f.invoked_ms);
+                }
+            }
+        }
+    }
+    if states.is_empty() {
+        if let Some(prev) = previous
+            .as_ref()
+            .filter(|p| p.finished_ms.is_some() && p.failed.is_empty())
+        {
+            // Finished before: its log stays as it was.
+            progress.stage_started(stage, total, done.len());
+            progress.stage_finished(stage, prev);
+            return Ok(StageRun::Finished(prev.clone()));
+        }
+    }
+    let mut log = StageLog {
+        stage,
+        units: total,
+        done_before: done.len(),
+        done: done.len(),
+        invocations: previous.as_ref().map_or(0, |p| p.invocations),
+        retried: previous
+            .as_ref()
+            .map_or_else(BTreeMap::new, |p| p.retried.clone()),
+        failed: Vec::new(),
+        started_ms: previous
+            .as_ref()
+            .map_or_else(|| clock.now_ms(), |p| p.started_ms),
+        finished_ms: None,
+        in_flight: Vec::new(),
+        code_version: crate::CODE_VERSION.into(),
+    };
+    progress.stage_started(stage, total, done.len());
+    let timeout_ms = (spec.unit_timeout_s as i64).saturating_mul(1000);
+    let capacity = invoker.capacity().max(1);
+    let mut poll = opts.poll_min;
+    let mut failed_seen: BTreeSet<String> = failed_now;
+
+    loop {
+        // Hand over what may run now, oldest first, keeping at most `capacity` in flight.
+        let mut in_flight = states
+            .iter()
+            .filter(|s| s.in_flight_since.is_some())
+            .count();
+        for s in states.iter_mut() {
+            if in_flight >= capacity {
+                break;
+            }
+            if s.in_flight_since.is_some() || s.attempts >= spec.max_attempts {
+                continue;
+            }
+            if failed_seen.remove(&s.name) {
+                // A failure record of an earlier attempt: out of the way before trying again.
+                store
+                    .delete(&layout::failed_key(&run, stage.as_str(), &s.unit))
+                    .await?;
+                if s.attempts == 0 {
+                    s.attempts = 1; // the earlier parent's attempt
+                    if s.attempts >= spec.max_attempts {
+                        continue;
+                    }
+                }
+            }
+            if s.attempts > 0 {
+                progress.retrying(
+                    stage,
+                    &s.name,
+                    s.attempts + 1,
+                    s.last_error
+                        .as_deref()
+                        .unwrap_or("an earlier attempt failed"),
+                );
+            }
+            let invoked = clock.now_ms();
+            let mut event = s.event.clone();
+            stamp_invoked(&mut event, invoked);
+            s.attempts += 1;
+            s.in_flight_since = Some(invoked);
+            log.invocations += 1;
+            in_flight += 1;
+            if let Err(e) = invoker.invoke(stage, &s.name, event).await {
+                s.in_flight_since = None;
+                s.last_error = Some(e.to_string());
+                in_flight -= 1;
+            }
+        }
+
+        let open = states
+            .iter()
+            .any(|s| s.in_flight_since.is_some() || s.attempts < spec.max_attempts);
+        if !open {
+            break;
+        }
+        if let Some(stop) = opts.stop_at {
+            if Instant::now() >= stop {
+                log.in_flight = states
+                    .iter()
+                    .filter_map(|s| {
+                        s.in_flight_since.map(|t| InFlight {
+                            unit: s.name.clone(),
+                            attempts: s.attempts,
+                            invoked_ms: t,
+                        })
+                    })
+                    .collect();
+                write_stage_log(store, &run, &log).await?;
+                return Ok(StageRun::Paused);
+            }
+        }
+
+        tokio::time::sleep(poll).await;
+        let (done_now, failed_now) = status(store, &run, stage).await?;
+        let handoff: HashMap<String, String> = invoker
+            .take_failures()
+            .into_iter()
+            .filter(|f| f.stage == stage)
+            .map(|f| (f.unit, f.message))
+            .collect();
+        let mut changed = false;
+        let now = clock.now_ms();
+        for s in states.iter_mut() {
+            if done_now.contains(&s.name) {
+                if s.attempts > 1 {
+                    log.retried.insert(s.name.clone(), s.attempts);
+                }
+                done.insert(s.name.clone());
+                changed = true;
+                continue;
+            }
+            let Some(since) = s.in_flight_since else {
+                continue;
+            };
+            let why = if failed_now.contains(&s.name) {
+                let key = layout::failed_key(&run, stage.as_str(), &s.unit);
+                Some(failure_message(store, &key).await)
+            } else if let Some(m) = handoff.get(&s.name) {
+                Some(m.clone())
+            } else if now - since > timeout_ms {
+                Some(format!(
+                    "no report within {} s of its invocation",
+                    spec.unit_timeout_s
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                s.in_flight_since = None;
+                s.last_error = Some(why);
+                changed = true;
+                if failed_now.contains(&s.name) {
+                    failed_seen.insert(s.name.clone());
+                }
+            }
+        }
+        if changed {
+            states.retain(|s| !done.contains(&s.name));
+            log.done = done.len();
+            progress.units_done(stage, done.len(), total);
+            poll = opts.poll_min;
+        } else {
+            poll = (poll * 2).min(opts.poll_max);
+        }
+    }
+
+    log.done = done.len();
+    log.failed = states
+        .iter()
+        .map(|s| UnitFailure {
+            unit: s.name.clone(),
+            stock: s.unit.stock().map(|x| x.to_string()),
+            attempts: s.attempts,
+            error: s.last_error.clone().unwrap_or_else(|| "unknown".into()),
+        })
+        .collect();
+    log.finished_ms = Some(clock.now_ms());
+    write_stage_log(store, &run, &log).await?;
+    progress.stage_finished(stage, &log);
+    Ok(StageRun::Finished(log))
+}

@@ -1,0 +1,199 @@
+//! pred-mses: per setting, averages the search groves' validation predictions and scores them.
+//!
+//! Knows from the run's manifest how many groves each setting should have, so a missing grove is
+//! named, never silently averaged away: without `allow_missing` an incomplete setting gets no MSE.
+
+use groves_core::events::StockEvent;
+use groves_core::ids::{RunId, Symbol};
+use groves_core::layout::{self, Split};
+use groves_core::stage::Stage;
+use groves_store::Store;
+use polars::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::clock::Clock;
+use crate::error::{Result, StageError};
+use crate::predictions::{average, mse, sum_groves};
+use crate::tables::{read_manifest, read_table, split_target, table_err, write_table};
+use crate::unit::{run_in_bucket, UnitContext};
+
+/// One setting's score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SettingScore {
+    pub feat: u32,
+    pub samp: u32,
+    pub groves_planned: u32,
+    pub groves_found: u32,
+    /// Grove numbers with no predictions.
+    pub missing: Vec<u32>,
+    /// Validation MSE of the averaged groves; None when no grove exists, or when some are
+    /// missing and the run does not allow that.
+    pub mse: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PredMsesReport {
+    pub stock: String,
+    pub rows_validation: usize,
+    pub settings: Vec<SettingScore>,
+    pub read_ms: f64,
+    pub compute_ms: f64,
+    pub write_ms: f64,
+}
+
+impl PredMsesReport {
+    pub fn incomplete(&self) -> impl Iterator<Item = &SettingScore> {
+        self.settings.iter().filter(|s| !s.missing.is_empty())
+    }
+}
+
+/// The unit of work, as its Lambda function and the in-process pool run it.
+pub async fn handle(ctx: &UnitContext, e: &StockEvent) -> Result<Value> {
+    run_in_bucket(
+        ctx,
+        &e.bucket,
+        &e.run,
+        Stage::PredMses,
+        e.unit(),
+        |store| async move { pred_mses(store.as_ref(), e).await },
+    )
+    .await
+}
+
+/// Averages each setting's search groves and scores them on validation.
+pub async fn pred_mses(store: &dyn Store, e: &StockEvent) -> Result<PredMsesReport> {
+    let mut clock = Clock::start(e.invoked_at);
+    let spec = read_manifest(store, &e.run).await?;
+    let (_, y, rows) = split_target(store, &e.run, &e.stock, Split::Validation).await?;
+    let mut settings = Vec::new();
+    for setting in spec.grid() {
+        let keys =
+            (0..spec.groves).map(|g| (g, layout::val_preds_key(&e.run, &e.stock, setting, g)));
+        let (mut sum, found, missing) = sum_groves(store, keys, &rows).await?;
+        let usable = found > 0 && (missing.is_empty() || spec.allow_missing);
+        let mse = usable.then(|| {
+            average(&mut sum, found);
+            mse(&sum, &y)
+        });
+        settings.push(SettingScore {
+            feat: setting.feat,
+            samp: setting.samp,
+            groves_planned: spec.groves,
+            groves_found: found,
+            missing,
+            mse,
+        });
+    }
+    // Reading and averaging interleave; count it all as compute after the split was read.
+    clock.compute_done();
+
+    let key = layout::pred_mses_key(&e.run, &e.stock);
+    let df = scores_frame(&e.stock, y.len(), &settings).map_err(table_err(&key))?;
+    write_table(store, &key, df).await?;
+    clock.write_done();
+    clock
+        .record(store, &e.run, Stage::PredMses, &e.unit(), 1)
+        .await?;
+    Ok(PredMsesReport {
+        stock: e.stock.to_string(),
+        rows_validation: y.len(),
+        settings,
+        read_ms: clock.read_ms,
+        compute_ms: clock.compute_ms,
+        write_ms: clock.write_ms,
+    })
+}
+
+fn join_groves(g: &[u32]) -> String {
+    g.iter()
+        .map(|g| format!("g{g}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn scores_frame(stock: &Symbol, rows: usize, s: &[SettingScore]) -> PolarsResult<DataFrame> {
+    let n = s.len();
+    DataFrame::new(
+        n,
+        vec![
+            Column::new("stock".into(), vec![stock.as_str(); n]),
+            Column::new("feat".into(), s.iter().map(|x| x.feat).collect::<Vec<_>>()),
+            Column::new("samp".into(), s.iter().map(|x| x.samp).collect::<Vec<_>>()),
+            Column::new("mse".into(), s.iter().map(|x| x.mse).collect::<Vec<_>>()),
+            Column::new(
+                "groves_planned".into(),
+                s.iter().map(|x| x.groves_planned).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "groves_found".into(),
+                s.iter().map(|x| x.groves_found).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "missing".into(),
+                s.iter()
+                    .map(|x| join_groves(&x.missing))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new("rows_validation".into(), vec![rows as u64; n]),
+        ],
+    )
+}
+
+/// Reads a stock's pred-mses table back.
+pub async fn read_scores(
+    store: &dyn Store,
+    run: &RunId,
+    stock: &Symbol,
+) -> Result<Vec<SettingScore>> {
+    let key = layout::pred_mses_key(run, stock);
+    let df = read_table(
+        store,
+        &key,
+        &format!("the validation MSEs of {stock}"),
+        "run pred-mses for this stock first",
+    )
+    .await?;
+    let col = |name: &str| {
+        df.column(name)
+            .and_then(|c| c.cast(&DataType::UInt32))
+            .map_err(table_err(&key))
+    };
+    let (feat, samp, planned, found) = (
+        col("feat")?,
+        col("samp")?,
+        col("groves_planned")?,
+        col("groves_found")?,
+    );
+    let mse = df
+        .column("mse")
+        .and_then(|c| c.cast(&DataType::Float64))
+        .map_err(table_err(&key))?;
+    let missing = df.column("missing").map_err(table_err(&key))?;
+    let (feat, samp, planned, found, mse, missing) = (
+        feat.u32().map_err(table_err(&key))?,
+        samp.u32().map_err(table_err(&key))?,
+        planned.u32().map_err(table_err(&key))?,
+        found.u32().map_err(table_err(&key))?,
+        mse.f64().map_err(table_err(&key))?,
+        missing.str().map_err(table_err(&key))?,
+    );
+    let mut out = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let bad = || StageError::Invalid(format!("{key}: row {i} has an empty cell"));
+        out.push(SettingScore {
+            feat: feat.get(i).ok_or_else(bad)?,
+            samp: samp.get(i).ok_or_else(bad)?,
+            groves_planned: planned.get(i).ok_or_else(bad)?,
+            groves_found: found.get(i).ok_or_else(bad)?,
+            missing: missing
+                .get(i)
+                .unwrap_or("")
+                .split_whitespace()
+                .filter_map(|g| g.strip_prefix('g').and_then(|n| n.parse().ok()))
+                .collect(),
+            mse: mse.get(i),
+        });
+    }
+    Ok(out)
+}

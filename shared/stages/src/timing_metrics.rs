@@ -1,0 +1,289 @@
+//! timing-metrics: every invocation's timing record → per-stage tables in the original's three
+//! views, plus invocation counts, GB-seconds and the estimated Lambda cost.
+//!
+//! Views, per stage and per phase (invoke, read, compute, write):
+//! - `sequential`: the sum over units — the same work done one unit after another;
+//! - `parallel`: the maximum over units — every unit at once, nothing waiting;
+//! - `actual`: the stage as it happened, from the first invocation to the last unit's end
+//!   (only the total: phases overlap).
+
+use futures::{StreamExt, TryStreamExt};
+use groves_core::events::TimingMetricsEvent;
+use groves_core::ids::RunId;
+use groves_core::layout::{self, Unit};
+use groves_core::pricing;
+use groves_core::spec::RunSpec;
+use groves_core::stage::Stage;
+use groves_core::timing::TimingRecord;
+use groves_data::table::from_parquet;
+use groves_store::Store;
+use polars::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::clock::Clock;
+use crate::error::{Result, StageError};
+use crate::tables::{read_manifest, table_err, write_table};
+use crate::unit::{run_in_bucket, UnitContext};
+
+/// Concurrent reads of timing records (thousands of small objects on S3).
+const READ_CONCURRENCY: usize = 32;
+
+/// One row of the views table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ViewRow {
+    pub stage: String,
+    pub view: &'static str,
+    pub units: u64,
+    pub invoke_s: Option<f64>,
+    pub read_s: Option<f64>,
+    pub compute_s: Option<f64>,
+    pub write_s: Option<f64>,
+    pub total_s: f64,
+}
+
+/// One row of the cost table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageCost {
+    pub stage: String,
+    pub invocations: u64,
+    /// Sum of unit durations (what Lambda bills).
+    pub duration_s: f64,
+    pub gb_s: f64,
+    pub cost_usd: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimingMetrics {
+    pub run: String,
+    pub views: Vec<ViewRow>,
+    pub costs: Vec<StageCost>,
+    pub prices: &'static str,
+}
+
+/// Reads every timing record of `run`.
+pub async fn read_timings(store: &dyn Store, run: &RunId) -> Result<Vec<TimingRecord>> {
+    let keys: Vec<String> = store
+        .list(&layout::timings_prefix(run))
+        .await?
+        .into_iter()
+        .map(|m| m.key)
+        .filter(|k| k.ends_with(".parquet"))
+        .collect();
+    futures::stream::iter(keys)
+        .map(|key| async move {
+            let bytes = store.get(&key).await?;
+            let df = from_parquet(&bytes).map_err(table_err(&key))?;
+            parse_record(&df, &key)
+        })
+        .buffered(READ_CONCURRENCY)
+        .try_collect()
+        .await
+}
+
+fn parse_record(df: &DataFrame, key: &str) -> Result<TimingRecord> {
+    groves_data::timing::from_frame(df).map_err(|e| StageError::Invalid(format!("{key}: {e}")))
+}
+
+/// The three views and the costs of a set of timing records. `memory_mb` is the memory size
+/// assumed for records that did not run on Lambda.
+pub fn summarise(run: &RunId, records: &[TimingRecord], memory_mb: u32) -> TimingMetrics {
+    let mut stages: Vec<&str> = records.iter().map(|r| r.stage.as_str()).collect();
+    let order = |s: &str| {
+        Stage::from_name(s)
+            .map(|s| s as usize)
+            .unwrap_or(usize::MAX)
+    };
+    stages.sort_by_key(|s| (order(s), s.to_string()));
+    stages.dedup();
+    let (mut views, mut costs) = (Vec::new(), Vec::new());
+    let s = |ms: f64| ms / 1000.0;
+    let mut run_seq = 0.0;
+    let mut run_par = 0.0;
+    for stage in stages {
+        let rs: Vec<&TimingRecord> = records.iter().filter(|r| r.stage == stage).collect();
+        let n = rs.len() as u64;
+        let sum = |f: &dyn Fn(&TimingRecord) -> f64| rs.iter().map(|r| f(r)).sum::<f64>();
+        let max = |f: &dyn Fn(&TimingRecord) -> f64| rs.iter().map(|r| f(r)).fold(0.0, f64::max);
+        let total = |r: &TimingRecord| r.invoke_ms() + r.duration_ms();
+        let seq_total = sum(&total);
+        let par_total = max(&total);
+        run_seq += seq_total;
+        run_par += par_total;
+        views.push(ViewRow {
+            stage: stage.to_string(),
+            view: "sequential",
+            units: n,
+            invoke_s: Some(s(sum(&TimingRecord::invoke_ms))),
+            read_s: Some(s(sum(&|r| r.read_ms))),
+            compute_s: Some(s(sum(&|r| r.compute_ms))),
+            write_s: Some(s(sum(&|r| r.write_ms))),
+            total_s: s(seq_total),
+        });
+        views.push(ViewRow {
+            stage: stage.to_string(),
+            view: "parallel",
+            units: n,
+            invoke_s: Some(s(max(&TimingRecord::invoke_ms))),
+            read_s: Some(s(max(&|r| r.read_ms))),
+            compute_s: Some(s(max(&|r| r.compute_ms))),
+            write_s: Some(s(max(&|r| r.write_ms))),
+            total_s: s(par_total),
+        });
+        let first = rs.iter().map(|r| r.first_ms()).min().unwrap_or(0);
+        let last = rs.iter().map(|r| r.finished_ms).max().unwrap_or(0);
+        views.push(ViewRow {
+            stage: stage.to_string(),
+            view: "actual",
+            units: n,
+            invoke_s: None,
+            read_s: None,
+            compute_s: None,
+            write_s: None,
+            total_s: s((last - first).max(0) as f64),
+        });
+        let gb_s: f64 = rs
+            .iter()
+            .map(|r| pricing::gb_seconds(r.duration_ms(), r.memory_mb.unwrap_or(memory_mb)))
+            .sum();
+        costs.push(StageCost {
+            stage: stage.to_string(),
+            invocations: n,
+            duration_s: s(sum(&TimingRecord::duration_ms)),
+            gb_s,
+            cost_usd: pricing::cost_usd(gb_s, n),
+        });
+    }
+    if !records.is_empty() {
+        let n = records.len() as u64;
+        let first = records.iter().map(|r| r.first_ms()).min().unwrap_or(0);
+        let last = records.iter().map(|r| r.finished_ms).max().unwrap_or(0);
+        for (view, total) in [
+            ("sequential", run_seq),
+            ("parallel", run_par),
+            ("actual", (last - first).max(0) as f64),
+        ] {
+            views.push(ViewRow {
+                stage: "run".into(),
+                view,
+                units: n,
+                invoke_s: None,
+                read_s: None,
+                compute_s: None,
+                write_s: None,
+                total_s: s(total),
+            });
+        }
+        let gb_s = costs.iter().map(|c| c.gb_s).sum();
+        costs.push(StageCost {
+            stage: "run".into(),
+            invocations: n,
+            duration_s: costs.iter().map(|c| c.duration_s).sum(),
+            gb_s,
+            cost_usd: pricing::cost_usd(gb_s, n),
+        });
+    }
+    TimingMetrics {
+        run: run.to_string(),
+        views,
+        costs,
+        prices: pricing::PRICES_NOTE,
+    }
+}
+
+/// The unit of work, as its Lambda function and the in-process pool run it.
+pub async fn handle(ctx: &UnitContext, e: &TimingMetricsEvent) -> Result<Value> {
+    let bucket = e.bucket.as_deref().unwrap_or_default();
+    run_in_bucket(
+        ctx,
+        bucket,
+        &e.run,
+        Stage::TimingMetrics,
+        Unit::Run,
+        |store| async move { timing_metrics(store.as_ref(), e).await },
+    )
+    .await
+}
+
+/// Gathers every other unit's timing record into the run's timing tables.
+pub async fn timing_metrics(store: &dyn Store, e: &TimingMetricsEvent) -> Result<TimingMetrics> {
+    let mut clock = Clock::start(e.invoked_at);
+    let memory_mb = match read_manifest(store, &e.run).await {
+        Ok(spec) => spec.memory_mb,
+        Err(StageError::Missing { .. }) => RunSpec::default().memory_mb,
+        Err(err) => return Err(err),
+    };
+    // Its own earlier record is left out, so that running it again gives the same tables.
+    let mut records = read_timings(store, &e.run).await?;
+    records.retain(|r| r.stage != Stage::TimingMetrics.as_str());
+    clock.read_done();
+    let metrics = summarise(&e.run, &records, memory_mb);
+    clock.compute_done();
+    let key = layout::timing_metrics_key(&e.run, "views");
+    write_table(
+        store,
+        &key,
+        views_frame(&metrics.views).map_err(table_err(&key))?,
+    )
+    .await?;
+    let key = layout::timing_metrics_key(&e.run, "costs");
+    write_table(
+        store,
+        &key,
+        costs_frame(&metrics.costs).map_err(table_err(&key))?,
+    )
+    .await?;
+    clock.write_done();
+    clock
+        .record(store, &e.run, Stage::TimingMetrics, &Unit::Run, 1)
+        .await?;
+    Ok(metrics)
+}
+
+fn views_frame(v: &[ViewRow]) -> PolarsResult<DataFrame> {
+    let f = |g: fn(&ViewRow) -> Option<f64>| v.iter().map(g).collect::<Vec<_>>();
+    DataFrame::new(
+        v.len(),
+        vec![
+            Column::new(
+                "stage".into(),
+                v.iter().map(|r| r.stage.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new("view".into(), v.iter().map(|r| r.view).collect::<Vec<_>>()),
+            Column::new(
+                "units".into(),
+                v.iter().map(|r| r.units).collect::<Vec<_>>(),
+            ),
+            Column::new("invoke_s".into(), f(|r| r.invoke_s)),
+            Column::new("read_s".into(), f(|r| r.read_s)),
+            Column::new("compute_s".into(), f(|r| r.compute_s)),
+            Column::new("write_s".into(), f(|r| r.write_s)),
+            Column::new("total_s".into(), f(|r| Some(r.total_s))),
+        ],
+    )
+}
+
+fn costs_frame(c: &[StageCost]) -> PolarsResult<DataFrame> {
+    DataFrame::new(
+        c.len(),
+        vec![
+            Column::new(
+                "stage".into(),
+                c.iter().map(|r| r.stage.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "invocations".into(),
+                c.iter().map(|r| r.invocations).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "duration_s".into(),
+                c.iter().map(|r| r.duration_s).collect::<Vec<_>>(),
+            ),
+            Column::new("gb_s".into(), c.iter().map(|r| r.gb_s).collect::<Vec<_>>()),
+            Column::new(
+                "cost_usd".into(),
+                c.iter().map(|r| r.cost_usd).collect::<Vec<_>>(),
+            ),
+        ],
+    )
+}
