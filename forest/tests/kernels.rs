@@ -77,22 +77,30 @@ fn child(kernels: Option<&str>, no_simd: bool) -> (String, String) {
 }
 
 /// The versions this CPU runs, best first.
+#[cfg(target_arch = "x86_64")]
 fn runnable() -> Vec<&'static str> {
+    use std::arch::is_x86_feature_detected as has;
     let mut runs = Vec::new();
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::is_x86_feature_detected as has;
-        if has!("avx512f") && has!("avx512dq") && has!("popcnt") {
-            runs.push("avx512");
-        }
-        if has!("avx2") && has!("bmi1") && has!("bmi2") && has!("popcnt") {
-            runs.push("avx2");
-        }
+    if has!("avx512f") && has!("avx512dq") && has!("popcnt") {
+        runs.push("avx512");
     }
-    #[cfg(target_arch = "aarch64")]
-    runs.push("neon");
+    if has!("avx2") && has!("bmi1") && has!("bmi2") && has!("popcnt") {
+        runs.push("avx2");
+    }
     runs.push("portable");
     runs
+}
+
+/// The versions this CPU runs, best first.
+#[cfg(target_arch = "aarch64")]
+fn runnable() -> Vec<&'static str> {
+    vec!["neon", "portable"]
+}
+
+/// The versions this CPU runs, best first.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn runnable() -> Vec<&'static str> {
+    vec!["portable"]
 }
 
 #[test]

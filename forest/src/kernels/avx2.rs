@@ -4,7 +4,7 @@
 //! no compress). The scan's sixteen lanes are four registers of four `f64`, and AVX2's
 //! missing 64-bit conversions and shifts are built from exact integer and `f64` steps.
 
-use super::{first_lanes, kept_same, Candidate, Lanes, ScanSpec, LANES, SAME, WEIGHT_BITS};
+use super::{first_lanes, kept_same, Candidate, ScanSpec, LANES, SAME, WEIGHT_BITS};
 use std::arch::x86_64::*;
 use std::ops::Range;
 
@@ -70,14 +70,48 @@ unsafe fn exact_to_f64(x: __m256i) -> __m256d {
     _mm256_add_pd(f, _mm256_castsi256_pd(low))
 }
 
-/// Four positions: the entries at `e[0..4]` and the entries after them at `e[1..5]`.
+/// `x as f64` for `|x| < 2^51` (exact), in two steps: the bits of 1.5 * 2^52 plus x, minus
+/// 1.5 * 2^52.
 #[inline(always)]
-unsafe fn quarter(e: *const u32, pay: *const i64, run: &mut Run, q: &mut Quarter) {
-    let entries = _mm_loadu_si128(e as *const __m128i);
+unsafe fn narrow_to_f64(x: __m256i) -> __m256d {
+    let magic = _mm256_set1_pd(6755399441055744.0); // 1.5 * 2^52
+    _mm256_sub_pd(
+        _mm256_castsi256_pd(_mm256_add_epi64(x, _mm256_castpd_si256(magic))),
+        magic,
+    )
+}
+
+/// Four positions: the entries at `e[0..4]` and the entries after them at `e[1..5]`; with
+/// `TAIL`, only the lanes of `valid` (`e[k]` and `e[k + 1]` are read for those only). With
+/// `NARROW`, every weighted-target sum of the quarter is below 2^51 in magnitude.
+#[inline(always)]
+unsafe fn quarter<const TAIL: bool, const NARROW: bool>(
+    e: *const u32,
+    pay: *const i64,
+    valid: __m128i,
+    run: &mut Run,
+    q: &mut Quarter,
+) {
+    let (entries, next) = if TAIL {
+        (
+            _mm_maskload_epi32(e as *const i32, valid),
+            _mm_maskload_epi32(e.add(1) as *const i32, valid),
+        )
+    } else {
+        (
+            _mm_loadu_si128(e as *const __m128i),
+            _mm_loadu_si128(e.add(1) as *const __m128i),
+        )
+    };
     let ids = _mm_and_si128(entries, _mm_set1_epi32(!SAME as i32));
     // Sign-extended, the entries after: negative where the next row ties with this one.
-    let next = _mm256_cvtepi32_epi64(_mm_loadu_si128(e.add(1) as *const __m128i));
-    let p = _mm256_i32gather_epi64::<8>(pay, ids);
+    let next = _mm256_cvtepi32_epi64(next);
+    let valid = _mm256_cvtepi32_epi64(valid);
+    let p = if TAIL {
+        _mm256_mask_i32gather_epi64::<8>(_mm256_setzero_si256(), pay, ids, valid)
+    } else {
+        _mm256_i32gather_epi64::<8>(pay, ids)
+    };
     // Inclusive prefix sums of the four packed payloads (four weights cannot carry into the
     // weighted targets), then split, plus the sums before them.
     let x = _mm256_add_epi64(p, _mm256_slli_si256::<8>(p));
@@ -96,13 +130,20 @@ unsafe fn quarter(e: *const u32, pay: *const i64, run: &mut Run, q: &mut Quarter
 
     // The portable arithmetic, operation for operation (see `Lanes::update`).
     let wlf = small_to_f64(wl);
-    let slf = exact_to_f64(sl);
+    let slf = if NARROW {
+        narrow_to_f64(sl)
+    } else {
+        exact_to_f64(sl)
+    };
     let d = _mm256_sub_pd(slf, _mm256_mul_pd(wlf, run.mu));
     let den = _mm256_mul_pd(wlf, _mm256_sub_pd(run.wt, wlf));
     let d2 = _mm256_mul_pd(d, d);
     let better = _mm256_cmp_pd::<_CMP_GT_OQ>(_mm256_mul_pd(d2, q.den), _mm256_mul_pd(q.d2, den));
-    // blendv reads sign bits: better, and no tie with the next entry.
-    let take = _mm256_andnot_pd(_mm256_castsi256_pd(next), better);
+    // blendv reads sign bits: better, and no tie with the next entry (and a real position).
+    let mut take = _mm256_andnot_pd(_mm256_castsi256_pd(next), better);
+    if TAIL {
+        take = _mm256_and_pd(take, _mm256_castsi256_pd(valid));
+    }
     q.d2 = _mm256_blendv_pd(q.d2, d2, take);
     q.den = _mm256_blendv_pd(q.den, den, take);
     q.pos = _mm256_castpd_si256(_mm256_blendv_pd(
@@ -111,6 +152,98 @@ unsafe fn quarter(e: *const u32, pay: *const i64, run: &mut Run, q: &mut Quarter
         take,
     ));
     run.pos = _mm256_add_epi64(run.pos, _mm256_set1_epi64x(4));
+}
+
+/// Sixteen positions from `e` (reading e[0..=16]).
+#[inline(always)]
+unsafe fn chunk<const NARROW: bool>(
+    e: *const u32,
+    pay: *const i64,
+    run: &mut Run,
+    q: &mut [Quarter; 4],
+) {
+    let all = _mm_set1_epi32(-1);
+    quarter::<false, NARROW>(e, pay, all, run, &mut q[0]);
+    quarter::<false, NARROW>(e.add(4), pay, all, run, &mut q[1]);
+    quarter::<false, NARROW>(e.add(8), pay, all, run, &mut q[2]);
+    quarter::<false, NARROW>(e.add(12), pay, all, run, &mut q[3]);
+}
+
+/// The last `n` positions (1 to 15) from `e` (reading e[0..=n]).
+#[inline(always)]
+unsafe fn tail<const NARROW: bool>(
+    e: *const u32,
+    n: usize,
+    pay: *const i64,
+    run: &mut Run,
+    q: &mut [Quarter; 4],
+) {
+    tail_quarter::<NARROW>(e, n, 0, pay, run, &mut q[0]);
+    if n > 4 {
+        tail_quarter::<NARROW>(e, n, 1, pay, run, &mut q[1]);
+    }
+    if n > 8 {
+        tail_quarter::<NARROW>(e, n, 2, pay, run, &mut q[2]);
+    }
+    if n > 12 {
+        tail_quarter::<NARROW>(e, n, 3, pay, run, &mut q[3]);
+    }
+}
+
+/// Quarter `k` of [`tail`] (helpers are functions, not closures: a closure calling intrinsics
+/// may be compiled apart, without the target features).
+#[inline(always)]
+unsafe fn tail_quarter<const NARROW: bool>(
+    e: *const u32,
+    n: usize,
+    k: usize,
+    pay: *const i64,
+    run: &mut Run,
+    q: &mut Quarter,
+) {
+    let iota = _mm_setr_epi32(0, 1, 2, 3);
+    let rest = n - 4 * k;
+    if rest >= 4 {
+        quarter::<false, NARROW>(e.add(4 * k), pay, iota, run, q);
+    } else {
+        let valid = _mm_cmpgt_epi32(_mm_set1_epi32(rest as i32), iota);
+        quarter::<true, NARROW>(e.add(4 * k), pay, valid, run, q);
+    }
+}
+
+/// Whether the weighted-target sums of the next sixteen positions are below 2^51 in magnitude:
+/// they are within 16 * 2^45 = 2^49 of the sum before them.
+#[inline(always)]
+unsafe fn narrow(run: &Run) -> bool {
+    _mm_cvtsi128_si64(_mm256_castsi256_si128(run.cs)).unsigned_abs() < 1 << 50
+}
+
+/// Lanes j of `a` against lanes j of `b`, as `takes_second` does one pair: the winners in `a`.
+#[inline(always)]
+unsafe fn tournament(a: &mut Quarter, b: &Quarter) {
+    let ab = _mm256_mul_pd(a.d2, b.den);
+    let ba = _mm256_mul_pd(b.d2, a.den);
+    let b_beats = _mm256_cmp_pd::<_CMP_GT_OQ>(ba, ab);
+    let a_beats = _mm256_cmp_pd::<_CMP_GT_OQ>(ab, ba);
+    let earlier = _mm256_castsi256_pd(_mm256_cmpgt_epi64(a.pos, b.pos));
+    let take = _mm256_or_pd(b_beats, _mm256_andnot_pd(a_beats, earlier));
+    a.d2 = _mm256_blendv_pd(a.d2, b.d2, take);
+    a.den = _mm256_blendv_pd(a.den, b.den, take);
+    a.pos = _mm256_castpd_si256(_mm256_blendv_pd(
+        _mm256_castsi256_pd(a.pos),
+        _mm256_castsi256_pd(b.pos),
+        take,
+    ));
+}
+
+/// `q` with its lanes permuted by `IMM` (as `vpermq`).
+#[inline(always)]
+unsafe fn permuted<const IMM: i32>(q: &Quarter) -> Quarter {
+    Quarter {
+        d2: _mm256_permute4x64_pd::<IMM>(q.d2),
+        den: _mm256_permute4x64_pd::<IMM>(q.den),
+        pos: _mm256_permute4x64_epi64::<IMM>(q.pos),
+    }
 }
 
 #[target_feature(enable = "avx2,bmi1,bmi2,popcnt")]
@@ -137,45 +270,43 @@ pub(super) unsafe fn scan(
     };
     let pp = pay.as_ptr() as *const i64;
     let mut left = spec.last + 1 - spec.first;
+    // SAFETY (here and below): positions first..=last and the entry after the last are
+    // inside `seg` (last + 1 < seg.len(), asserted by the caller), and each step reads only
+    // those; every row is below `pay.len()` (the caller's contract) and below 2^31, so the
+    // gather indices are exact and in bounds.
     let mut e = seg.as_ptr().add(spec.first);
     while left >= LANES {
-        // SAFETY: positions first..=last and the entry after the last are inside `seg`
-        // (last + 1 < seg.len(), asserted by the caller), so e[0..=16] is; every row is below
-        // `pay.len()` (the caller's contract) and below 2^31, so the gather indices are exact
-        // and in bounds.
-        quarter(e, pp, &mut run, &mut q[0]);
-        quarter(e.add(4), pp, &mut run, &mut q[1]);
-        quarter(e.add(8), pp, &mut run, &mut q[2]);
-        quarter(e.add(12), pp, &mut run, &mut q[3]);
+        if narrow(&run) {
+            chunk::<true>(e, pp, &mut run, &mut q);
+        } else {
+            chunk::<false>(e, pp, &mut run, &mut q);
+        }
         e = e.add(LANES);
         left -= LANES;
     }
     if left > 0 {
-        // The last positions (fewer than sixteen) and the entry after them, from a copy padded
-        // with ties (a real row with the SAME bit), which never update their lanes.
-        let mut buf = [seg[spec.last] | SAME; LANES + 1];
-        buf[..=left].copy_from_slice(&seg[spec.last + 1 - left..=spec.last + 1]);
-        let b = buf.as_ptr();
-        // SAFETY: `buf` holds 17 entries, quarter k reads b[4k..4k + 5]; rows as above.
-        quarter(b, pp, &mut run, &mut q[0]);
-        if left > 4 {
-            quarter(b.add(4), pp, &mut run, &mut q[1]);
-        }
-        if left > 8 {
-            quarter(b.add(8), pp, &mut run, &mut q[2]);
-        }
-        if left > 12 {
-            quarter(b.add(12), pp, &mut run, &mut q[3]);
+        if narrow(&run) {
+            tail::<true>(e, left, pp, &mut run, &mut q);
+        } else {
+            tail::<false>(e, left, pp, &mut run, &mut q);
         }
     }
-    let mut lanes = Lanes::new();
-    for (k, q) in q.iter().enumerate() {
-        // SAFETY: lanes 4k..4k + 4 of 16-element arrays.
-        _mm256_storeu_pd(lanes.d2.as_mut_ptr().add(4 * k), q.d2);
-        _mm256_storeu_pd(lanes.den.as_mut_ptr().add(4 * k), q.den);
-        _mm256_storeu_si256(lanes.pos.as_mut_ptr().add(4 * k) as *mut __m256i, q.pos);
-    }
-    lanes.reduce()
+    // The tournament of `Lanes::reduce`: lanes j against j + 8, j + 4, j + 2, j + 1. Lanes
+    // never reached hold empty bests, which lose to any real one.
+    let [mut a, mut b, c, d] = q;
+    tournament(&mut a, &c);
+    tournament(&mut b, &d);
+    tournament(&mut a, &b);
+    let high = permuted::<0b11_10_11_10>(&a);
+    tournament(&mut a, &high);
+    let second = permuted::<0b01_01_01_01>(&a);
+    tournament(&mut a, &second);
+    let pos = _mm_cvtsi128_si64(_mm256_castsi256_si128(a.pos));
+    (pos >= 0).then(|| Candidate {
+        d2: _mm256_cvtsd_f64(a.d2),
+        den: _mm256_cvtsd_f64(a.den),
+        pos: pos as usize,
+    })
 }
 
 /// For each mask of eight lanes, the indices of its set lanes in order, one per byte: the
@@ -225,6 +356,21 @@ unsafe fn spread(mask: u64) -> (__m256i, __m256i) {
     (_mm256_sllv_epi32(m, s0), _mm256_sllv_epi32(m, s1))
 }
 
+/// The top bits of the eight lanes, as a mask.
+#[inline(always)]
+unsafe fn sign_mask(v: __m256i) -> u64 {
+    _mm256_movemask_ps(_mm256_castsi256_ps(v)) as u32 as u64
+}
+
+/// The first `k` of eight lanes, as lanes of all ones.
+#[inline(always)]
+unsafe fn first_of_eight(k: usize) -> __m256i {
+    _mm256_cmpgt_epi32(
+        _mm256_set1_epi32(k as i32),
+        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+    )
+}
+
 /// Sixteen entries (fewer at the end of a list, the lanes past it zero) and their lanes.
 struct Chunk {
     e: [__m256i; 2],
@@ -262,7 +408,6 @@ impl Chunk {
             ([e0, e1], [v0, v1])
         };
         let same = _mm256_set1_epi32(SAME as i32);
-        let sign = |v: __m256i| _mm256_movemask_ps(_mm256_castsi256_ps(v)) as u32 as u64;
         Chunk {
             e,
             ids: [
@@ -271,7 +416,7 @@ impl Chunk {
             ],
             valid,
             valid_mask: first_lanes(rest.min(16)),
-            boundary: !(sign(e[0]) | sign(e[1]) << 8) & 0xFFFF,
+            boundary: !(sign_mask(e[0]) | sign_mask(e[1]) << 8) & 0xFFFF,
         }
     }
 
@@ -279,23 +424,26 @@ impl Chunk {
     /// b of 64-bit word w is bit b % 32 of 32-bit word 2w + b / 32).
     #[inline(always)]
     unsafe fn bits_set(&self, bits: *const i32) -> u64 {
-        let half = |h: usize| {
-            // SAFETY: only valid lanes gather, and every row's bit is inside the bitmap (the
-            // caller's contract).
-            let words = _mm256_mask_i32gather_epi32::<4>(
-                _mm256_setzero_si256(),
-                bits,
-                _mm256_srli_epi32::<5>(self.ids[h]),
-                self.valid[h],
-            );
-            // Bit id % 32 of the word to the top: shift left by 31 - id % 32.
-            let top = _mm256_sllv_epi32(
-                words,
-                _mm256_andnot_si256(self.ids[h], _mm256_set1_epi32(31)),
-            );
-            _mm256_movemask_ps(_mm256_castsi256_ps(top)) as u32 as u64
-        };
-        half(0) | half(1) << 8
+        self.bits_set_half(bits, 0) | self.bits_set_half(bits, 1) << 8
+    }
+
+    /// [`Chunk::bits_set`] of the eight lanes of half `h`.
+    #[inline(always)]
+    unsafe fn bits_set_half(&self, bits: *const i32, h: usize) -> u64 {
+        // SAFETY: only valid lanes gather, and every row's bit is inside the bitmap (the
+        // caller's contract).
+        let words = _mm256_mask_i32gather_epi32::<4>(
+            _mm256_setzero_si256(),
+            bits,
+            _mm256_srli_epi32::<5>(self.ids[h]),
+            self.valid[h],
+        );
+        // Bit id % 32 of the word to the top: shift left by 31 - id % 32.
+        let top = _mm256_sllv_epi32(
+            words,
+            _mm256_andnot_si256(self.ids[h], _mm256_set1_epi32(31)),
+        );
+        sign_mask(top)
     }
 
     /// The entries with the `SAME` bits of `same` (a mask of lanes).
@@ -342,11 +490,9 @@ unsafe fn put(dst: *mut u32, at: usize, end: usize, v: [__m256i; 2], mask: u64) 
     } else {
         // Checked: with wrong counts from the caller this would write out of bounds.
         assert!(at + k0 + k1 <= end, "more entries than room on this side");
-        let iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        let first = |k: usize| _mm256_cmpgt_epi32(_mm256_set1_epi32(k as i32), iota);
         // SAFETY: masked stores write dst[at..at + k0 + k1] only, inside the slice.
-        _mm256_maskstore_epi32(dst.add(at) as *mut i32, first(k0), p0);
-        _mm256_maskstore_epi32(dst.add(at + k0) as *mut i32, first(k1), p1);
+        _mm256_maskstore_epi32(dst.add(at) as *mut i32, first_of_eight(k0), p0);
+        _mm256_maskstore_epi32(dst.add(at + k0) as *mut i32, first_of_eight(k1), p1);
     }
     at + k0 + k1
 }

@@ -4,7 +4,7 @@
 //! the masks, the `SAME` bits (shift-and-insert) and the compaction (`tbl` with byte indices
 //! looked up by mask) are vector code.
 
-use super::{first_lanes, kept_same, Candidate, Lanes, ScanSpec, LANES, SAME, WEIGHT_BITS};
+use super::{first_lanes, kept_same, Candidate, ScanSpec, LANES, SAME, WEIGHT_BITS};
 use std::arch::aarch64::*;
 use std::ops::Range;
 
@@ -106,14 +106,42 @@ pub(super) unsafe fn scan(
         // SAFETY: `buf` holds the 17 entries a chunk reads; rows as above.
         chunk(buf.as_ptr(), pp, &mut run, &mut bests);
     }
-    let mut lanes = Lanes::new();
-    for (k, b) in bests.iter().enumerate() {
-        // SAFETY: lanes 2k, 2k + 1 of 16-element arrays.
-        vst1q_f64(lanes.d2.as_mut_ptr().add(2 * k), b.d2);
-        vst1q_f64(lanes.den.as_mut_ptr().add(2 * k), b.den);
-        vst1q_s64(lanes.pos.as_mut_ptr().add(2 * k), b.pos);
-    }
-    lanes.reduce()
+    // The tournament of `Lanes::reduce`: lanes j against j + 8, j + 4, j + 2, j + 1. Lanes
+    // never reached hold empty bests, which lose to any real one.
+    let [mut b0, mut b1, mut b2, mut b3, b4, b5, b6, b7] = bests;
+    tournament(&mut b0, &b4);
+    tournament(&mut b1, &b5);
+    tournament(&mut b2, &b6);
+    tournament(&mut b3, &b7);
+    tournament(&mut b0, &b2);
+    tournament(&mut b1, &b3);
+    tournament(&mut b0, &b1);
+    let second = Pair {
+        d2: vdupq_laneq_f64::<1>(b0.d2),
+        den: vdupq_laneq_f64::<1>(b0.den),
+        pos: vdupq_laneq_s64::<1>(b0.pos),
+    };
+    tournament(&mut b0, &second);
+    let pos = vgetq_lane_s64::<0>(b0.pos);
+    (pos >= 0).then(|| Candidate {
+        d2: vgetq_lane_f64::<0>(b0.d2),
+        den: vgetq_lane_f64::<0>(b0.den),
+        pos: pos as usize,
+    })
+}
+
+/// Lanes j of `a` against lanes j of `b`, as `takes_second` does one pair: the winners in `a`.
+#[inline(always)]
+unsafe fn tournament(a: &mut Pair, b: &Pair) {
+    let ab = vmulq_f64(a.d2, b.den);
+    let ba = vmulq_f64(b.d2, a.den);
+    let b_beats = vcgtq_f64(ba, ab);
+    let a_beats = vcgtq_f64(ab, ba);
+    let earlier = vcltq_s64(b.pos, a.pos);
+    let take = vorrq_u64(b_beats, vbicq_u64(earlier, a_beats));
+    a.d2 = vbslq_f64(take, b.d2, a.d2);
+    a.den = vbslq_f64(take, b.den, a.den);
+    a.pos = vbslq_s64(take, b.pos, a.pos);
 }
 
 /// For each mask of four lanes, the `tbl` byte indices that pack those lanes to the front.
@@ -157,16 +185,20 @@ unsafe fn load(p: *const u32) -> [uint32x4_t; 4] {
 /// Mask of the lanes with a value boundary (no `SAME` bit).
 #[inline(always)]
 unsafe fn boundaries(e: &[uint32x4_t; 4]) -> u64 {
-    // Each lane's top bit down to bit 0, then up to its lane number; the sum of all is the mask.
-    let lane = |k: i32, v: uint32x4_t| {
-        let shifts = vld1q_s32([4 * k, 4 * k + 1, 4 * k + 2, 4 * k + 3].as_ptr());
-        vshlq_u32(vshrq_n_u32::<31>(v), shifts)
-    };
     let sum = vaddq_u32(
-        vaddq_u32(lane(0, e[0]), lane(1, e[1])),
-        vaddq_u32(lane(2, e[2]), lane(3, e[3])),
+        vaddq_u32(same_bits(e[0], 0), same_bits(e[1], 1)),
+        vaddq_u32(same_bits(e[2], 2), same_bits(e[3], 3)),
     );
     u64::from(!vaddvq_u32(sum) & 0xFFFF)
+}
+
+/// The `SAME` bits of lanes 4k.. (vector `v`) at bits 4k.. of their lanes: added up over the
+/// four vectors, the mask of `SAME` bits. (Helpers are functions, not closures: a closure
+/// calling intrinsics may be compiled apart, without inlining them.)
+#[inline(always)]
+unsafe fn same_bits(v: uint32x4_t, k: i32) -> uint32x4_t {
+    let shifts = vld1q_s32([4 * k, 4 * k + 1, 4 * k + 2, 4 * k + 3].as_ptr());
+    vshlq_u32(vshrq_n_u32::<31>(v), shifts)
 }
 
 /// Mask of the lanes (of sixteen at `p`) whose row has its bit set in the bitmap `bits`.
@@ -184,18 +216,25 @@ unsafe fn bits_set(p: *const u32, bits: *const u64) -> u64 {
 #[inline(always)]
 unsafe fn with_same(v: [uint32x4_t; 4], same: u64) -> [uint32x4_t; 4] {
     let s = vdupq_n_u32(same as u32);
-    // Bit j of the mask down to bit 0 of lane j, then inserted as its top bit.
-    let at = |k: usize| {
-        let k = k as i32;
-        let shifts = vld1q_s32([-4 * k, -4 * k - 1, -4 * k - 2, -4 * k - 3].as_ptr());
-        vsliq_n_u32::<31>(v[k as usize], vshlq_u32(s, shifts))
-    };
-    [at(0), at(1), at(2), at(3)]
+    [
+        with_same_at(v[0], s, 0),
+        with_same_at(v[1], s, 1),
+        with_same_at(v[2], s, 2),
+        with_same_at(v[3], s, 3),
+    ]
+}
+
+/// Vector `k` of [`with_same`]: bit 4k + j of the broadcast mask `s` down to bit 0 of lane j,
+/// then inserted as its top bit.
+#[inline(always)]
+unsafe fn with_same_at(v: uint32x4_t, s: uint32x4_t, k: i32) -> uint32x4_t {
+    let shifts = vld1q_s32([-4 * k, -4 * k - 1, -4 * k - 2, -4 * k - 3].as_ptr());
+    vsliq_n_u32::<31>(v, vshlq_u32(s, shifts))
 }
 
 /// The entries `e` of a chunk kept whole on one side, with the low 31 bits of `ids` (the
-/// entries themselves, or renamed rows) in place of their rows: bits as they are but the first lane's, cleared if a boundary is
-/// `pending` from earlier chunks.
+/// entries themselves, or renamed rows) in place of their rows: bits as they are but the first
+/// lane's, cleared if a boundary is `pending` from earlier chunks.
 #[inline(always)]
 unsafe fn kept_whole(e: &[uint32x4_t; 4], ids: [uint32x4_t; 4], pending: u64) -> [uint32x4_t; 4] {
     let first = vbicq_u32(
@@ -210,22 +249,25 @@ unsafe fn kept_whole(e: &[uint32x4_t; 4], ids: [uint32x4_t; 4], pending: u64) ->
     out
 }
 
+/// The lanes of `v` in the low four bits of `mask` packed to the front, and how many.
+#[inline(always)]
+unsafe fn pack(v: uint32x4_t, mask: u64) -> (uint32x4_t, usize) {
+    let m = (mask & 15) as usize;
+    let idx = vld1q_u8(PACK[m].as_ptr());
+    let packed = vqtbl1q_u8(vreinterpretq_u8_u32(v), idx);
+    (vreinterpretq_u32_u8(packed), usize::from(COUNT[m]))
+}
+
 /// Stores the lanes of `v` in the 16-bit `mask`, in order, at `dst[at..]`, writing nothing at or
 /// past `end`; returns the cursor after them. Full-width stores when there is room: the lanes
 /// written past the new cursor hold junk, which the side's later entries overwrite (a side's
 /// entries fill it exactly up to `end`).
 #[inline(always)]
 unsafe fn put(dst: *mut u32, at: usize, end: usize, v: [uint32x4_t; 4], mask: u64) -> usize {
-    let pack = |k: usize| {
-        let m = ((mask >> (4 * k)) & 15) as usize;
-        let idx = vld1q_u8(PACK[m].as_ptr());
-        let packed = vqtbl1q_u8(vreinterpretq_u8_u32(v[k]), idx);
-        (vreinterpretq_u32_u8(packed), usize::from(COUNT[m]))
-    };
     if at + 16 <= end {
         let mut c = at;
-        for k in 0..4 {
-            let (packed, count) = pack(k);
+        for (k, &v) in v.iter().enumerate() {
+            let (packed, count) = pack(v, mask >> (4 * k));
             // SAFETY: c + 4 <= at + 16 <= end, inside the caller's slice.
             vst1q_u32(dst.add(c), packed);
             c += count;
@@ -234,8 +276,8 @@ unsafe fn put(dst: *mut u32, at: usize, end: usize, v: [uint32x4_t; 4], mask: u6
     } else {
         let mut buf = [0u32; 16];
         let mut c = 0;
-        for k in 0..4 {
-            let (packed, count) = pack(k);
+        for (k, &v) in v.iter().enumerate() {
+            let (packed, count) = pack(v, mask >> (4 * k));
             // SAFETY: c <= 12, so buf[c..c + 4] is inside `buf`.
             vst1q_u32(buf.as_mut_ptr().add(c), packed);
             c += count;
