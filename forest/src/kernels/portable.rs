@@ -1,8 +1,8 @@
 //! The portable kernels: the reference the SIMD versions match bit for bit, and what any CPU
-//! runs. The partition and filter work in fixed chunks of 32 entries with branch-free inner
-//! loops: the `SAME`-bit bookkeeping on masks (`kept_same`), and a chunk that goes all one way
-//! (common: the features are correlated, so a node's rows often split in long runs) copied
-//! whole. The scan stays a position-by-position loop (see there).
+//! runs. The partition works in fixed chunks of 32 entries with branch-free inner loops: the
+//! `SAME`-bit bookkeeping on masks (`kept_same`), and a chunk that goes all one way (common:
+//! the features are correlated, so a node's rows often split in long runs) copied whole. The
+//! scan and the filter stay loops over single entries (see there).
 
 use super::{
     bit, first_lanes, kept_same, pay_weight, pay_wq, row, Candidate, Lanes, ScanSpec, LANES, SAME,
@@ -50,13 +50,17 @@ const CHUNK: usize = 32;
 /// `SAME` bit).
 #[inline(always)]
 fn masks(chunk: &[u32; CHUNK], bits: &[u64]) -> (u64, u64) {
-    let (mut set, mut boundary) = (0u64, 0u64);
-    for (j, &e) in chunk.iter().enumerate() {
+    // Shifting in each lane's bit from the last lane down keeps the shifts constant.
+    let mut set = 0u64;
+    for &e in chunk.iter().rev() {
         // `e & 63` is `row(e) & 63`.
-        set |= ((bits[row(e) as usize >> 6] >> (e & 63)) & 1) << j;
-        boundary |= u64::from(!e >> 31) << j;
+        set = (set << 1) | ((bits[row(e) as usize >> 6] >> (e & 63)) & 1);
     }
-    (set, boundary)
+    let mut same = 0u64;
+    for (j, &e) in chunk.iter().enumerate() {
+        same |= u64::from(e >> 31) << j;
+    }
+    (set, !same & first_lanes(CHUNK))
 }
 
 /// Entry `e` (lane `j` of its chunk) with its `SAME` bit from `same`.
@@ -140,37 +144,20 @@ fn partition(src: &[u32], dst: &mut [u32], side: &[u64], n_left: usize) {
 }
 
 pub(super) fn filter(src: &[u32], dst: &mut [u32], bits: &[u64], rename: &[u32]) -> usize {
+    // One entry at a time: about two rows in three are kept, so chunks are hardly ever kept
+    // whole, and their masks would cost more than they save.
     let mut k = 0;
-    let mut pending = 1;
-    let all = first_lanes(CHUNK);
-    let (chunks, rest) = src.as_chunks::<CHUNK>();
-    for chunk in chunks {
-        let (keep, boundary) = masks(chunk, bits);
-        if keep == all {
-            // All kept: each keeps its bit but the first (see `partition`).
-            let out = &mut dst[k..k + CHUNK];
-            for (o, &e) in out.iter_mut().zip(chunk) {
-                *o = rename[row(e) as usize] | (e & SAME);
-            }
-            out[0] = rename[row(chunk[0]) as usize] | with_same(0, !(boundary | pending), 0);
-            k += CHUNK;
-            pending = 0;
-        } else {
-            let (same, next) = kept_same::<{ CHUNK as u32 }>(boundary, keep, pending);
-            pending = next;
-            for (j, &e) in chunk.iter().enumerate() {
-                // Branch-free: always write, advance when kept.
-                dst[k] = rename[row(e) as usize] | with_same(0, same, j);
-                k += ((keep >> j) & 1) as usize;
-            }
-        }
-    }
-    let mut pending = pending as u32;
-    for &e in rest {
-        let kept = bit(bits, row(e));
-        pending |= !e >> 31;
-        // Branch-free: a dropped entry's slot is overwritten by the next kept one.
-        dst[k] = rename[row(e) as usize] | keep_one(&mut pending, u32::from(kept));
+    // Whether a value boundary was passed since the last kept entry.
+    let mut pending = true;
+    for &e in src {
+        let id = row(e);
+        let kept = bit(bits, id);
+        pending |= e & SAME == 0;
+        let same = if pending { 0 } else { SAME };
+        pending &= !kept;
+        // Branch-free: always write, advance when kept (a dropped entry's slot is overwritten
+        // by the next kept one).
+        dst[k] = rename[id as usize] | same;
         k += usize::from(kept);
     }
     k
