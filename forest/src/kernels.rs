@@ -395,12 +395,15 @@ pub(crate) fn scan(
     assert!(spec.first <= spec.last && spec.last + 1 < seg.len());
     match isa.0 {
         Kernels::Portable => portable::scan(seg, pay, w0, s0, spec),
-        // SAFETY (all three): an `Isa` holds a SIMD version only if the CPU runs it.
         #[cfg(target_arch = "x86_64")]
+        // SAFETY: an `Isa` holds a SIMD version only if the CPU runs it; the
+        // positions read are inside `seg` (asserted above), the rows inside `pay` (contract).
         Kernels::Avx512 => unsafe { avx512::scan(seg, pay, w0, s0, spec) },
         #[cfg(target_arch = "x86_64")]
+        // SAFETY: as for the arm above.
         Kernels::Avx2 => unsafe { avx2::scan(seg, pay, w0, s0, spec) },
         #[cfg(target_arch = "aarch64")]
+        // SAFETY: as for the arm above.
         Kernels::Neon => unsafe { neon::scan(seg, pay, w0, s0, spec) },
         other => unreachable!("{other:?} kernels in an Isa on this target"),
     }
@@ -446,12 +449,16 @@ pub(crate) fn partition_lists(
         .map(|f| f * stride + start..f * stride + end);
     match isa.0 {
         Kernels::Portable => portable::partition_lists(src, dst, ranges, side, split),
-        // SAFETY (all three): an `Isa` holds a SIMD version only if the CPU runs it.
         #[cfg(target_arch = "x86_64")]
+        // SAFETY: an `Isa` holds a SIMD version only if the CPU runs it; the ranges
+        // are inside `src` and `dst` and hold at least `n_left` entries (asserted above), the
+        // rows' bits inside `side` (contract).
         Kernels::Avx512 => unsafe { avx512::partition_lists(src, dst, ranges, side, split) },
         #[cfg(target_arch = "x86_64")]
+        // SAFETY: as for the arm above.
         Kernels::Avx2 => unsafe { avx2::partition_lists(src, dst, ranges, side, split) },
         #[cfg(target_arch = "aarch64")]
+        // SAFETY: as for the arm above.
         Kernels::Neon => unsafe { neon::partition_lists(src, dst, ranges, side, split) },
         other => unreachable!("{other:?} kernels in an Isa on this target"),
     }
@@ -471,12 +478,15 @@ pub(crate) fn filter(
 ) -> usize {
     match isa.0 {
         Kernels::Portable => portable::filter(src, dst, bits, rename),
-        // SAFETY (all three): an `Isa` holds a SIMD version only if the CPU runs it.
         #[cfg(target_arch = "x86_64")]
+        // SAFETY: an `Isa` holds a SIMD version only if the CPU runs it; the rows'
+        // bits are inside `bits`, the rows inside `rename`, and `dst` has room (contract).
         Kernels::Avx512 => unsafe { avx512::filter(src, dst, bits, rename) },
         #[cfg(target_arch = "x86_64")]
+        // SAFETY: as for the arm above.
         Kernels::Avx2 => unsafe { avx2::filter(src, dst, bits, rename) },
         #[cfg(target_arch = "aarch64")]
+        // SAFETY: as for the arm above.
         Kernels::Neon => unsafe { neon::filter(src, dst, bits, rename) },
         other => unreachable!("{other:?} kernels in an Isa on this target"),
     }

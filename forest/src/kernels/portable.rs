@@ -119,14 +119,16 @@ fn partition(src: &[u32], dst: &mut [u32], side: &[u64], n_left: usize) {
             let (same_l, next_l) = kept_same::<{ CHUNK as u32 }>(boundary, left, pending_l);
             let (same_r, next_r) = kept_same::<{ CHUNK as u32 }>(boundary, right, pending_r);
             (pending_l, pending_r) = (next_l, next_r);
-            let same = same_l | same_r;
-            for (j, &e) in chunk.iter().enumerate() {
+            // Lane j's bits are bit 0 of the masks shifted right j times (constant shifts).
+            let (mut goes_left, mut same) = (left, same_l | same_r);
+            for &e in chunk {
                 // Branch-free (the side is unpredictable): pick the slot, advance one cursor.
-                let goes_left = (left >> j) & 1;
-                let slot = if goes_left == 1 { l } else { r };
-                dst[slot] = with_same(e, same, j);
-                l += goes_left as usize;
-                r += (goes_left ^ 1) as usize;
+                let slot = if goes_left & 1 == 1 { l } else { r };
+                dst[slot] = row(e) | (same << 31) as u32;
+                l += (goes_left & 1) as usize;
+                r += (!goes_left & 1) as usize;
+                goes_left >>= 1;
+                same >>= 1;
             }
         }
     }
