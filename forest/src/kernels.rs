@@ -20,14 +20,16 @@
 //!
 //! - `avx512` (x86_64 with AVX-512F/DQ and POPCNT): sixteen entries per step, with masked
 //!   gathers and compressing stores.
-//! - `avx2` (x86_64 with AVX2, BMI1/2 and POPCNT: every x86_64 Lambda host): sixteen entries
+//! - `avx2` (x86_64 with AVX2, BMI1/2 and POPCNT, as Lambda's x86_64 hosts have): sixteen entries
 //!   per step as two halves of eight; gathers, and compaction by a permutation looked up by
 //!   mask.
 //! - `neon` (aarch64, where NEON is always there: Graviton Lambda hosts): payload and bitmap
 //!   lookups are scalar loads (NEON has no gathers), the arithmetic, masks and compaction
 //!   (`tbl` by mask) are vector code.
-//! - `portable`: the reference, in fixed chunks with branch-free inner loops so that the
-//!   compiler vectorises the criterion (SSE2 on x86_64, NEON on aarch64).
+//! - `portable`: the reference, for any CPU. The partition works in fixed chunks of 32 with
+//!   branch-free loops (bookkeeping on masks, chunks going all one way copied whole); the scan
+//!   and the filter go entry by entry (the scan's sixteen lanes vectorised with SSE2, which
+//!   has no 64-bit conversions or blends, took more instructions than they saved).
 //!
 //! The SIMD versions are written with `std::arch` intrinsics, one module per instruction set,
 //! rather than with a portable SIMD crate: `std::simd` is nightly-only, and what makes each
@@ -133,8 +135,8 @@ pub(crate) struct ScanSpec {
     pub(crate) w_total: f64,
 }
 
-/// The running bests of the [`LANES`] lanes of a scan. The SIMD versions that do not reduce
-/// in registers store theirs here and reduce the portable way.
+/// The running bests of the [`LANES`] lanes of a scan, as the portable scan keeps them (the
+/// SIMD scans keep theirs in registers, and reduce them the same way).
 #[derive(Debug, Clone, Copy)]
 struct Lanes {
     d2: [f64; LANES],

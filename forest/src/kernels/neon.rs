@@ -27,9 +27,10 @@ struct Pair {
     pos: int64x2_t,
 }
 
-/// Two positions: the entries at `e[0..2]` and the entries after them at `e[1..3]`.
+/// Two positions: the entries at `e[0..2]` and the entries after them at `e[1..3]`; with
+/// `LAST`, only the first is a position (`e[0..2]` are read, `e[2]` is not).
 #[inline(always)]
-unsafe fn pair(e: *const u32, pay: *const u64, run: &mut Run, b: &mut Pair) {
+unsafe fn pair<const LAST: bool>(e: *const u32, pay: *const u64, run: &mut Run, b: &mut Pair) {
     let p0 = *pay.add((*e & !SAME) as usize);
     let p1 = *pay.add((*e.add(1) & !SAME) as usize);
     let p = vreinterpretq_s64_u64(vcombine_u64(vcreate_u64(p0), vcreate_u64(p1)));
@@ -40,16 +41,22 @@ unsafe fn pair(e: *const u32, pay: *const u64, run: &mut Run, b: &mut Pair) {
     run.cw = vdupq_laneq_s64::<1>(wl);
     run.cs = vdupq_laneq_s64::<1>(sl);
 
-    // The portable arithmetic, operation for operation (see `Lanes::update`); the conversions
-    // are exact (|wl|, |sl| < 2^53).
+    // The portable arithmetic, operation for operation (see `portable::scan`); the
+    // conversions are exact (|wl|, |sl| < 2^53).
     let wlf = vcvtq_f64_s64(wl);
     let slf = vcvtq_f64_s64(sl);
     let d = vsubq_f64(slf, vmulq_f64(wlf, run.mu));
     let den = vmulq_f64(wlf, vsubq_f64(run.wt, wlf));
     let d2 = vmulq_f64(d, d);
     let better = vcgtq_f64(vmulq_f64(d2, b.den), vmulq_f64(b.d2, den));
-    // Sign-extended, the entries after are negative where the next row ties with this one.
-    let tie = vcltzq_s64(vmovl_s32(vld1_s32(e.add(1) as *const i32)));
+    // Sign-extended, the entries after are negative where the next row ties with this one;
+    // past the last position, a tie.
+    let next = if LAST {
+        vcreate_s32(u64::from(*e.add(1)) | u64::from(SAME) << 32)
+    } else {
+        vld1_s32(e.add(1) as *const i32)
+    };
+    let tie = vcltzq_s64(vmovl_s32(next));
     let take = vbicq_u64(better, tie);
     b.d2 = vbslq_f64(take, d2, b.d2);
     b.den = vbslq_f64(take, den, b.den);
@@ -57,11 +64,25 @@ unsafe fn pair(e: *const u32, pay: *const u64, run: &mut Run, b: &mut Pair) {
     run.pos = vaddq_s64(run.pos, vdupq_n_s64(2));
 }
 
-/// Sixteen positions from `e` (and the entry after them, `e[16]`).
+/// Sixteen positions from `e` (reading e[0..=16]). A loop, with the bests in memory: the
+/// twenty-four registers of bests written out in registers left too few for the rest, and
+/// the spills cost more than these loads and stores.
 #[inline(always)]
 unsafe fn chunk(e: *const u32, pay: *const u64, run: &mut Run, bests: &mut [Pair; 8]) {
     for (k, b) in bests.iter_mut().enumerate() {
-        pair(e.add(2 * k), pay, run, b);
+        pair::<false>(e.add(2 * k), pay, run, b);
+    }
+}
+
+/// The last `n` positions (1 to 15) from `e` (reading e[0..=n]).
+#[inline(always)]
+unsafe fn tail(e: *const u32, n: usize, pay: *const u64, run: &mut Run, bests: &mut [Pair; 8]) {
+    for (k, b) in bests.iter_mut().enumerate().take(n.div_ceil(2)) {
+        if n - 2 * k >= 2 {
+            pair::<false>(e.add(2 * k), pay, run, b);
+        } else {
+            pair::<true>(e.add(2 * k), pay, run, b);
+        }
     }
 }
 
@@ -99,12 +120,8 @@ pub(super) unsafe fn scan(
         left -= LANES;
     }
     if left > 0 {
-        // The last positions (fewer than sixteen) and the entry after them, from a copy padded
-        // with ties (a real row with the SAME bit), which never update their lanes.
-        let mut buf = [seg[spec.last] | SAME; LANES + 1];
-        buf[..=left].copy_from_slice(&seg[spec.last + 1 - left..=spec.last + 1]);
-        // SAFETY: `buf` holds the 17 entries a chunk reads; rows as above.
-        chunk(buf.as_ptr(), pp, &mut run, &mut bests);
+        // SAFETY: as above, e[0..=left] is inside `seg`.
+        tail(e, left, pp, &mut run, &mut bests);
     }
     // The tournament of `Lanes::reduce`: lanes j against j + 8, j + 4, j + 2, j + 1. Lanes
     // never reached hold empty bests, which lose to any real one.
