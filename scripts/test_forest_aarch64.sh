@@ -33,11 +33,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER="${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER:-aarch64-linux-gnu-gcc}"
-export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER:-qemu-aarch64 -L $SYSROOT}"
+: "${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER:=aarch64-linux-gnu-gcc}"
+: "${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER:=qemu-aarch64 -L $SYSROOT}"
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER
 # Tests that start a child process of their own test binary (the FOREST_KERNELS tests) run it
 # through this, since the kernel cannot execute an aarch64 binary by itself here.
 export FOREST_TEST_RUNNER="$CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER"
 
-echo "== cargo test -p forest --release --target $TARGET (runner: $CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER, target dir: ${CARGO_TARGET_DIR:-target})"
+echo "== cargo test -p forest --release --target $TARGET"
+echo "   runner: $CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER"
+echo "   target dir: ${CARGO_TARGET_DIR:-target}"
 cargo test -p forest --release --target "$TARGET" "$@"

@@ -411,11 +411,7 @@ pub(crate) fn scan(
     }
 }
 
-/// Stable partition of one list segment into `dst` (same length): rows with their bit set in
-/// `side` go to the front, in order, the others after them, in order, each with its
-/// [`SAME`] bit as seen on its side. `n_left` is the number of rows going left. Only the sides
-/// in `need` (left, right) are written (the portable version writes both); the other side of
-/// `dst` is left as it was. Every row must have its bit in `side`.
+/// [`partition_lists`] of one list: all of `src` into `dst` (same length).
 #[cfg(test)]
 pub(crate) fn partition(
     isa: Isa,
@@ -429,9 +425,13 @@ pub(crate) fn partition(
     partition_lists(isa, src, dst, (1, n), (0, n), 1, side, split);
 }
 
-/// [`partition`] of the segment `start..end` of each of `n_lists` lists but list `skip`; lists
-/// are `stride` entries apart in `src` and `dst`. One call per node keeps the per-call overhead
-/// off the many small nodes.
+/// Stable partition of the segment `start..end` of each of `n_lists` lists but list `skip`
+/// (lists are `stride` entries apart in `src` and `dst`) into the same segment of `dst`: rows
+/// with their bit set in `side` go to the front, in order, the others after them, in order,
+/// each with its [`SAME`] bit as seen on its side. `split` is the number of rows going left,
+/// and the sides (left, right) that must be written (the portable version writes both); the
+/// other side of `dst` is left as it was. Every row must have its bit in `side`. One call per
+/// node keeps the per-call overhead off the many small nodes.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn partition_lists(
     isa: Isa,

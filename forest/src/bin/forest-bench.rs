@@ -207,8 +207,9 @@ fn child(args: &Args, rows: usize) -> Result<(), String> {
     let depth = forest.trees().map(|t| t.depth()).sum::<usize>() as f64 / trees;
     let peak = status_kb("VmHWM:").max(fit_peak);
     println!(
-        "RESULT impl=ours kernels={kernels} rows={} fit_wall_s={fit_wall:.3} fit_cpu_s={fit_cpu:.3} \
-         predict_s={predict_s:.3} valid_rows={} peak_rss_mb={:.1} fit_rss_growth_mb={:.1} \
+        "RESULT impl=ours kernels={kernels} rows={} fit_wall_s={fit_wall:.3} \
+         fit_cpu_s={fit_cpu:.3} predict_s={predict_s:.3} valid_rows={} peak_rss_mb={:.1} \
+         fit_rss_growth_mb={:.1} \
          mse={:.6} naive_mse={:.6} model_bytes={} bytes_per_tree={:.0} nodes_per_tree={nodes:.0} \
          mean_depth={depth:.1} roundtrip_identical={roundtrip}",
         x.n_rows(),

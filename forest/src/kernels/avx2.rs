@@ -507,8 +507,8 @@ unsafe fn put_whole(dst: *mut u32, at: usize, end: usize, v: [__m256i; 2]) -> us
     at + 16
 }
 
-/// [`partition`](super::partition) of the `ranges` of the lists, in one call (the loop over
-/// lists runs with the kernel inlined: many nodes are small).
+/// [`partition_lists`](super::partition_lists) of the `ranges` of the lists, in one call
+/// (the loop over lists runs with the kernel inlined: many nodes are small).
 #[target_feature(enable = "avx2,bmi1,bmi2,popcnt")]
 pub(super) unsafe fn partition_lists(
     src: &[u32],

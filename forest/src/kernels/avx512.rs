@@ -208,7 +208,7 @@ fn kept_same(boundary: u16, kept: u16, pending: u32) -> (u16, u32) {
     ((u32::from(kept) & !hit) as u16, (carried >> 16) & 1)
 }
 
-/// [`partition`](super::partition) of the `ranges` of the lists, in one call (the loop
+/// [`partition_lists`](super::partition_lists) of the `ranges` of the lists, in one call (the loop
 /// over lists runs with the kernel inlined: many nodes are small).
 #[target_feature(enable = "avx512f,avx512dq,popcnt")]
 pub(super) unsafe fn partition_lists(

@@ -332,8 +332,8 @@ fn entries_at(src: &[u32], i: usize, buf: &mut [u32; 16]) -> (*const u32, u64) {
     }
 }
 
-/// [`partition`](super::partition) of the `ranges` of the lists, in one call (the loop over
-/// lists runs with the kernel inlined: many nodes are small).
+/// [`partition_lists`](super::partition_lists) of the `ranges` of the lists, in one call
+/// (the loop over lists runs with the kernel inlined: many nodes are small).
 #[target_feature(enable = "neon")]
 pub(super) unsafe fn partition_lists(
     src: &[u32],
