@@ -34,18 +34,26 @@ impl Forest {
     /// the kernel version either: see [`crate::kernels_in_use`], whose error this returns if
     /// `FOREST_KERNELS` asks for a version that cannot run).
     pub fn fit(x: &Matrix, y: &[f64], params: &ForestParams) -> Result<Forest, ForestError> {
-        params.validate(x.n_features())?;
-        Forest::fit_with(x, y, params, Isa::from_env()?)
+        // Bad inputs are reported before a bad kernel choice.
+        Forest::check(x, y, params)?;
+        Forest::grow(x, y, params, Isa::from_env()?)
     }
 
     /// [`Forest::fit`] with the kernel version `isa` (tests choose it this way: the
     /// environment is the same for all the tests of a process).
+    #[cfg(test)]
     pub(crate) fn fit_with(
         x: &Matrix,
         y: &[f64],
         params: &ForestParams,
         isa: Isa,
     ) -> Result<Forest, ForestError> {
+        Forest::check(x, y, params)?;
+        Forest::grow(x, y, params, isa)
+    }
+
+    /// The input errors of [`Forest::fit`].
+    fn check(x: &Matrix, y: &[f64], params: &ForestParams) -> Result<(), ForestError> {
         params.validate(x.n_features())?;
         if x.n_rows() == 0 {
             return Err(ForestError::NoRows);
@@ -67,7 +75,11 @@ impl Forest {
                 i32::MAX
             )));
         }
+        Ok(())
+    }
 
+    /// [`Forest::fit`] of checked inputs, with the kernel version `isa`.
+    fn grow(x: &Matrix, y: &[f64], params: &ForestParams, isa: Isa) -> Result<Forest, ForestError> {
         let threads = params.threads().min(params.n_estimators);
         let pool = pool(threads)?;
         let ds = pool.install(|| Presorted::new(x, y));
