@@ -22,8 +22,8 @@
 //!
 //! Targets are quantised to integers after centring (a step of 1.2e-10 of the target's
 //! half-range at 450k rows), so prefix sums are exact, associative integer adds; the criterion
-//! is evaluated in `f64` without division. The hot loops are in `kernels`, with an AVX-512
-//! version chosen at run time.
+//! is evaluated in `f64` without division. The hot loops are in `kernels`, with AVX-512, AVX2
+//! and NEON versions chosen at run time.
 
 use crate::kernels::{self, pay_weight, pay_wq, row, Candidate, Isa, ScanSpec, SAME};
 use crate::params::ForestParams;
@@ -228,7 +228,6 @@ struct Best {
 ///
 /// The lists are double-buffered: a node at depth `d` reads buffer `d % 2` and partitions
 /// into buffer `(d + 1) % 2`, writing each entry once at its final place.
-#[derive(Default)]
 pub(crate) struct Workspace {
     counts: Vec<u16>,
     lists: [Vec<u32>; 2],
@@ -244,7 +243,25 @@ pub(crate) struct Workspace {
     stack: Vec<Task>,
     /// Split nodes of the tree being grown and the tree rows either side of their threshold.
     splits: Vec<(u32, u32, u32)>,
-    isa: Option<Isa>,
+    /// The kernel version (all grow the same trees).
+    isa: Isa,
+}
+
+impl Workspace {
+    pub(crate) fn new(isa: Isa) -> Self {
+        Workspace {
+            counts: Vec::new(),
+            lists: [Vec::new(), Vec::new()],
+            ids: Vec::new(),
+            rows: Vec::new(),
+            pay: Vec::new(),
+            side: Vec::new(),
+            feats: Vec::new(),
+            stack: Vec::new(),
+            splits: Vec::new(),
+            isa,
+        }
+    }
 }
 
 struct Limits {
@@ -438,7 +455,7 @@ fn init_sample(ds: &Presorted, params: &ForestParams, rng: &mut Rng, ws: &mut Wo
     for (row, &c) in ws.counts.iter().enumerate() {
         ws.side[row >> 6] |= u64::from(c > 0) << (row & 63);
     }
-    let isa = *ws.isa.get_or_insert_with(Isa::detect);
+    let isa = ws.isa;
     // Feature 0's list is the sampled rows in order, numbered 0..m (see `Presorted`): the
     // same filter, done by every feature's.
     for f in 0..nf {
@@ -469,7 +486,7 @@ fn find_split(
     limits: &Limits,
     rng: &mut Rng,
 ) -> (Option<Best>, u16) {
-    let isa = *ws.isa.get_or_insert_with(Isa::detect);
+    let isa = ws.isa;
     let lists = &ws.lists[task.depth % 2];
     let pay = &ws.pay;
     let mut best: Option<Best> = None;
@@ -581,7 +598,7 @@ fn partition(
     if need.1 {
         dst[base + mid..base + end].copy_from_slice(&src[base + mid..base + end]);
     }
-    let isa = *ws.isa.get_or_insert_with(Isa::detect);
+    let isa = ws.isa;
     let lists = (ws.feats.len(), m);
     kernels::partition_lists(
         isa,
@@ -629,16 +646,68 @@ mod tests {
             min_samples_split: 5,
             ..ForestParams::default()
         };
-        for seed in 0..3 {
-            let mut portable = Workspace {
-                isa: Some(Isa::Portable),
-                ..Workspace::default()
+        for isa in Isa::available().filter(|&isa| isa != Isa::PORTABLE) {
+            // One workspace per version, reused from tree to tree as in a forest.
+            let mut portable = Workspace::new(Isa::PORTABLE);
+            let mut simd = Workspace::new(isa);
+            for seed in 0..3 {
+                let a = build_tree(&ds, &params, seed, &mut portable);
+                let b = build_tree(&ds, &params, seed, &mut simd);
+                assert!(a.nodes.len() > 1000);
+                assert_eq!(a.nodes, b.nodes, "seed {seed} with {isa:?}");
+                assert_eq!(a.drawn, b.drawn, "seed {seed} with {isa:?}");
+            }
+        }
+    }
+
+    /// Settings that reach the kernels' other cases: scans that start past the first
+    /// position (`min_samples_leaf`), no bootstrap (every weight 1), tiny nodes, and a
+    /// feature with few distinct values (long runs of ties, whole nodes constant in it).
+    #[test]
+    fn every_kernel_version_grows_identical_trees_in_corner_cases() {
+        let (mut x, y) = prices(3_000, 4);
+        let coarse: Vec<f64> = x
+            .column(0)
+            .iter()
+            .map(|&v| f64::from((v / 10.0).round()))
+            .collect();
+        let mut cols: Vec<Vec<f64>> = (0..x.n_features())
+            .map(|f| x.column(f).iter().map(|&v| f64::from(v)).collect())
+            .collect();
+        cols.push(coarse);
+        cols.push(vec![1.0; x.n_rows()]);
+        let names = (0..cols.len()).map(|f| format!("f{f}")).collect();
+        x = Matrix::from_columns(names, cols).unwrap();
+        let ds = Presorted::new(&x, &y);
+        let settings = [
+            (5, 1, None, true),
+            (2, 1, None, false),
+            (10, 4, None, true),
+            (3, 2, Some(6), false),
+            (40, 17, None, true),
+        ];
+        for (min_samples_split, min_samples_leaf, max_depth, bootstrap) in settings {
+            let params = ForestParams {
+                max_features: 5,
+                min_samples_split,
+                min_samples_leaf,
+                max_depth,
+                bootstrap,
+                ..ForestParams::default()
             };
-            let mut native = Workspace::default();
-            let a = build_tree(&ds, &params, seed, &mut portable);
-            let b = build_tree(&ds, &params, seed, &mut native);
-            assert!(a.nodes.len() > 1000);
-            assert_eq!(a.nodes, b.nodes, "seed {seed} with {:?}", native.isa);
+            let mut portable = Workspace::new(Isa::PORTABLE);
+            let trees: Vec<Tree> = (0..4)
+                .map(|seed| build_tree(&ds, &params, seed, &mut portable))
+                .collect();
+            for isa in Isa::available() {
+                let mut ws = Workspace::new(isa);
+                for (seed, a) in trees.iter().enumerate() {
+                    let b = build_tree(&ds, &params, seed as u64, &mut ws);
+                    assert!(a.nodes.len() > 10);
+                    assert_eq!(a.nodes, b.nodes, "{params:?} seed {seed} with {isa:?}");
+                    assert_eq!(a.drawn, b.drawn, "{params:?} seed {seed} with {isa:?}");
+                }
+            }
         }
     }
 

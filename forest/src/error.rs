@@ -70,6 +70,11 @@ pub enum ForestError {
         found: Vec<String>,
     },
 
+    /// The kernel version asked for by `FOREST_KERNELS` (or `FOREST_NO_SIMD`) cannot be used:
+    /// unknown, contradictory, or not runnable on this CPU (see `kernels_in_use`).
+    #[error("kernel choice: {0}")]
+    Kernels(String),
+
     /// The rayon thread pool could not be created.
     #[error("could not start the thread pool: {0}")]
     ThreadPool(String),

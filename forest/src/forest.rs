@@ -2,6 +2,7 @@
 
 use crate::build::{build_tree, Presorted, Workspace};
 use crate::error::ForestError;
+use crate::kernels::Isa;
 use crate::params::ForestParams;
 use crate::rng::tree_seed;
 use crate::tree::{Tree, TreeView};
@@ -29,8 +30,30 @@ fn pool(threads: usize) -> Result<rayon::ThreadPool, ForestError> {
 impl Forest {
     /// Fits `params.n_estimators` trees on `x` and the target `y` (one value per row).
     ///
-    /// The result depends only on the data and the parameters other than `n_threads`.
+    /// The result depends only on the data and the parameters other than `n_threads` (not on
+    /// the kernel version either: see [`crate::kernels_in_use`], whose error this returns if
+    /// `FOREST_KERNELS` asks for a version that cannot run).
     pub fn fit(x: &Matrix, y: &[f64], params: &ForestParams) -> Result<Forest, ForestError> {
+        // Bad inputs are reported before a bad kernel choice.
+        Forest::check(x, y, params)?;
+        Forest::grow(x, y, params, Isa::from_env()?)
+    }
+
+    /// [`Forest::fit`] with the kernel version `isa` (tests choose it this way: the
+    /// environment is the same for all the tests of a process).
+    #[cfg(test)]
+    pub(crate) fn fit_with(
+        x: &Matrix,
+        y: &[f64],
+        params: &ForestParams,
+        isa: Isa,
+    ) -> Result<Forest, ForestError> {
+        Forest::check(x, y, params)?;
+        Forest::grow(x, y, params, isa)
+    }
+
+    /// The input errors of [`Forest::fit`].
+    fn check(x: &Matrix, y: &[f64], params: &ForestParams) -> Result<(), ForestError> {
         params.validate(x.n_features())?;
         if x.n_rows() == 0 {
             return Err(ForestError::NoRows);
@@ -52,7 +75,11 @@ impl Forest {
                 i32::MAX
             )));
         }
+        Ok(())
+    }
 
+    /// [`Forest::fit`] of checked inputs, with the kernel version `isa`.
+    fn grow(x: &Matrix, y: &[f64], params: &ForestParams, isa: Isa) -> Result<Forest, ForestError> {
         let threads = params.threads().min(params.n_estimators);
         let pool = pool(threads)?;
         let ds = pool.install(|| Presorted::new(x, y));
@@ -60,7 +87,7 @@ impl Forest {
         // the assignment of trees to threads does not matter.
         let next = AtomicUsize::new(0);
         let per_thread: Vec<Vec<(usize, Tree)>> = pool.broadcast(|_| {
-            let mut ws = Workspace::default();
+            let mut ws = Workspace::new(isa);
             let mut built = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);

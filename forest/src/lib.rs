@@ -4,8 +4,9 @@
 //! `min_samples_split`, `min_samples_leaf`, `max_depth`, `bootstrap`), with squared-error
 //! splits on exact feature values. Trees are grown in parallel on a dedicated rayon pool of
 //! `n_threads` threads; the result depends only on the data, the parameters and the seed,
-//! never on the thread count (nor on whether the CPU has AVX-512: both code paths compute
-//! bit-identical trees).
+//! never on the thread count (nor on the CPU's SIMD instructions: the kernel versions, AVX-512,
+//! AVX2, NEON and portable, compute bit-identical trees; [`kernels_in_use`] names the one in
+//! use, and the environment variable `FOREST_KERNELS` can force one, see there).
 //!
 //! Precision: features are held as `f32`, as scikit-learn's trees hold them, and splits are
 //! exact between adjacent distinct `f32` values (no binning), so a threshold separates prices
@@ -41,6 +42,7 @@ mod tree;
 pub use crate::error::ForestError;
 pub use crate::forest::{average_predictions, Forest};
 pub use crate::format::{read_header, ModelHeader, FORMAT_VERSION};
+pub use crate::kernels::kernels_in_use;
 pub use crate::matrix::Matrix;
 pub use crate::params::ForestParams;
 pub use crate::rng::grove_seed;

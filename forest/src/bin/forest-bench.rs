@@ -8,8 +8,11 @@
 //! forest-bench --train train.csv --validation validation.csv --rows 50000,200000,450000 \
 //!     --trees 100 --max-features 7 --min-samples-split 15 --threads 2 --seed 1
 //! ```
+//!
+//! The kernel version (`FOREST_KERNELS=avx512|avx2|neon|portable` forces one) is printed first
+//! and is part of every `RESULT` line (`kernels=...`).
 
-use forest::{Forest, ForestParams, Matrix};
+use forest::{kernels_in_use, Forest, ForestParams, Matrix};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
@@ -172,6 +175,7 @@ fn mse(pred: &[f64], y: &[f64]) -> f64 {
 }
 
 fn child(args: &Args, rows: usize) -> Result<(), String> {
+    let kernels = kernels_in_use().map_err(|e| e.to_string())?;
     let (x, y) = read_csv(&args.train, rows)?;
     if x.n_rows() < rows {
         eprintln!(
@@ -203,8 +207,9 @@ fn child(args: &Args, rows: usize) -> Result<(), String> {
     let depth = forest.trees().map(|t| t.depth()).sum::<usize>() as f64 / trees;
     let peak = status_kb("VmHWM:").max(fit_peak);
     println!(
-        "RESULT impl=ours rows={} fit_wall_s={fit_wall:.3} fit_cpu_s={fit_cpu:.3} \
-         predict_s={predict_s:.3} valid_rows={} peak_rss_mb={:.1} fit_rss_growth_mb={:.1} \
+        "RESULT impl=ours kernels={kernels} rows={} fit_wall_s={fit_wall:.3} \
+         fit_cpu_s={fit_cpu:.3} predict_s={predict_s:.3} valid_rows={} peak_rss_mb={:.1} \
+         fit_rss_growth_mb={:.1} \
          mse={:.6} naive_mse={:.6} model_bytes={} bytes_per_tree={:.0} nodes_per_tree={nodes:.0} \
          mean_depth={depth:.1} roundtrip_identical={roundtrip}",
         x.n_rows(),
@@ -235,6 +240,13 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         };
+    }
+    match kernels_in_use() {
+        Ok(kernels) => eprintln!("forest-bench: kernels {kernels}"),
+        Err(e) => {
+            eprintln!("forest-bench: {e}");
+            return ExitCode::FAILURE;
+        }
     }
     let exe = match std::env::current_exe() {
         Ok(p) => p,
