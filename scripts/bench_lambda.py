@@ -2,8 +2,10 @@
 """Lambda figures of the function binaries: size (raw, stripped, zipped as a deployment
 package's `bootstrap`) and cold start under `cargo lambda watch`.
 
-    cargo build --release -p parent -p processing ... -p trigger   # or scripts/test.sh
-    python3 scripts/bench_lambda.py [--target-dir DIR] [--repeat 5]
+    cargo build --profile lambda --workspace --bins     # the functions as they are deployed
+    python3 scripts/bench_lambda.py [--profile lambda] [--target-dir DIR] [--repeat 5]
+
+(`--profile release` measures the binaries the tests build, with `cargo build --release`.)
 
 Cold start: a fresh process of the function is attached to the emulator's runtime API and
 invoked at once with an event it refuses (so no S3 call is timed): the first answer minus a
@@ -67,8 +69,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--target-dir", default=os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")))
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--profile", default="lambda", help="the Cargo profile the binaries were built with")
     args = ap.parse_args()
-    bins = os.path.join(args.target_dir, "release")
+    bins = os.path.join(args.target_dir, args.profile)
+    print(f"binaries: {bins}")
     tmp = tempfile.mkdtemp()
     print("function        binary MB  stripped MB  zipped MB")
     for f in FUNCTIONS:

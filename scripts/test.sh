@@ -41,3 +41,7 @@ echo "== cargo build (the function binaries)"
 cargo build --release --workspace --bins --quiet
 echo "== cargo test (both tiers)"
 cargo test --release --workspace --features "$FULL"
+# The forest's kernels for arm64 (NEON) checked bit for bit against the portable ones, under
+# qemu: the template deploys arm64, and this machine is x86_64.
+echo "== the forest's tests for aarch64 under qemu"
+scripts/test_forest_aarch64.sh --quiet

@@ -1,9 +1,10 @@
 //! The forest: fitting trees in parallel, predicting, combining groves.
 
-use crate::build::{build_tree, Presorted, Workspace};
+use crate::build::{build_tree, Workspace};
 use crate::error::ForestError;
 use crate::kernels::Isa;
 use crate::params::ForestParams;
+use crate::presorted::Presorted;
 use crate::rng::tree_seed;
 use crate::tree::{Tree, TreeView};
 use crate::Matrix;

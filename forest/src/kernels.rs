@@ -87,7 +87,7 @@ pub(crate) const MAX_WEIGHT: u16 = 4095;
 
 /// Payload of a row: `(w * qy) << 15 | w`, with `w` the bootstrap weight (at most
 /// [`MAX_WEIGHT`]) and `qy` the quantised target, `|w * qy| < 2^45`. Prefix sums of the weighted
-/// targets stay below 2^53 (see `build::Presorted::new`), where `f64` is exact.
+/// targets stay below 2^53 (see `presorted::Presorted::new`), where `f64` is exact.
 #[inline(always)]
 pub(crate) fn pay_weight(p: u64) -> i64 {
     (p & ((1 << WEIGHT_BITS) - 1)) as i64

@@ -36,6 +36,7 @@ mod format;
 mod kernels;
 mod matrix;
 mod params;
+mod presorted;
 mod rng;
 mod tree;
 
