@@ -7,6 +7,7 @@
 //! A function crate's `main` wires its own stage: [`serve_unit`] for a unit of work,
 //! [`parent::serve`] for the parent, [`trigger::serve`] for the S3 trigger.
 
+pub mod invoker;
 pub mod parent;
 pub mod trigger;
 

@@ -5,12 +5,13 @@ use std::time::{Duration, SystemTime};
 
 use groves_core::events::{decode_value, ParentEvent};
 use groves_core::stage::Stage;
-use groves_orchestrator::invoke::{FunctionNames, Invoker, LambdaInvoker};
+use groves_orchestrator::invoke::Invoker;
 use groves_orchestrator::parent::{drive_run, fan_out, DriveOptions, DriveOutcome, Quiet};
 use groves_stages::StageError;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::{json, Value};
 
+use crate::invoker::{FunctionNames, LambdaInvoker};
 use crate::{init_tracing, log_event, Aws, Error, Failure};
 
 /// The parent stops driving this long before its invocation's deadline, then re-invokes itself.

@@ -1,19 +1,18 @@
 //! How the parent starts units of work: one interface, two implementations.
 //!
 //! [`LocalPool`] (the embedded default) runs units as tokio tasks whose CPU work goes to the
-//! blocking pool, at most one per core at a time. [`LambdaInvoker`] sends each unit to its
-//! Lambda function with `InvocationType=Event`. Either way the parent learns that a unit
-//! finished only from the unit's completion record in the store.
+//! blocking pool, at most one per core at a time. `groves_lambda::invoker::LambdaInvoker` sends
+//! each unit to its Lambda function with `InvocationType=Event` (it lives with the Lambda glue,
+//! so the `groves` command does not build the Lambda SDK). Either way the parent learns that a
+//! unit finished only from the unit's completion record in the store.
 
 mod faults;
-mod lambda;
 mod local;
 
 use async_trait::async_trait;
 use serde_json::Value;
 
 pub use faults::FaultPlan;
-pub use lambda::{FunctionNames, LambdaInvoker};
 pub use local::LocalPool;
 
 use groves_core::stage::Stage;

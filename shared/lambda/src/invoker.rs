@@ -1,4 +1,4 @@
-//! Units as AWS Lambda invocations (`InvocationType=Event`).
+//! Units as AWS Lambda invocations (`InvocationType=Event`): the parent's invoker on Lambda.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,8 +9,8 @@ use aws_sdk_lambda::types::InvocationType;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use super::{HandoffFailure, InvokeError, Invoker};
 use groves_core::stage::Stage;
+use groves_orchestrator::invoke::{HandoffFailure, InvokeError, Invoker};
 
 /// The Lambda function of each stage. By default `<prefix><stage>` (prefix from
 /// `GROVES_FUNCTION_PREFIX`, empty by default, so the names are the crates' names as
