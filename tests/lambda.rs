@@ -13,7 +13,7 @@ use groves_tests::{
     assert_same, drive_locally, function_binaries, gen_raw, only, snapshot, Function,
     LambdaEmulator, MotoServer,
 };
-use polars::prelude::*;
+use polars_core::prelude::*;
 use serde_json::{json, Value};
 
 const SYM: &str = "HDFCBANK";

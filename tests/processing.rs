@@ -15,7 +15,7 @@ use groves_store::{LocalStore, Store};
 #[cfg(feature = "external-tools")]
 use groves_tests::MotoServer;
 use groves_tests::{gen_raw, read_typprice};
-use polars::prelude::*;
+use polars_core::prelude::*;
 
 const SYM: &str = "TESTSYM";
 const DAYS: usize = 4;

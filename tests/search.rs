@@ -26,7 +26,7 @@ use groves_tests::MotoServer;
 use groves_tests::{
     assert_same, drive_with, fast_polling as fast, gen_raw, local_pool, only, snapshot,
 };
-use polars::prelude::*;
+use polars_core::prelude::*;
 use serde_json::Value;
 
 const SYM: &str = "GROVE";

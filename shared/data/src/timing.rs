@@ -2,7 +2,7 @@
 //! and back.
 
 use groves_core::timing::TimingRecord;
-use polars::prelude::*;
+use polars_core::prelude::*;
 
 use crate::table::{datetime_ms_column, datetime_ms_column_opt};
 

@@ -17,7 +17,7 @@ use groves_stages::pred_mses::{read_scores, SettingScore};
 use groves_stages::tables::{f64_column, read_manifest, read_table, table_err};
 use groves_stages::timing_metrics::{read_timings, summarise, StageCost, ViewRow};
 use groves_store::Store;
-use polars::prelude::*;
+use polars_core::prelude::*;
 use serde::Serialize;
 
 /// Test minutes shown in a stock's forecast chart: the last trading day's worth (375 bars).

@@ -4,7 +4,7 @@
 use forest::ForestError;
 use groves_core::events::EventError;
 use groves_store::StoreError;
-use polars::prelude::PolarsError;
+use polars_core::prelude::PolarsError;
 
 use crate::processing::ProcessingError;
 

@@ -6,7 +6,7 @@ use groves_core::ids::{RunId, Symbol};
 use groves_core::layout::{self, Setting};
 use groves_core::stage::Stage;
 use groves_store::Store;
-use polars::prelude::*;
+use polars_core::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 

@@ -4,7 +4,7 @@
 use groves_core::features::ROW;
 use groves_core::layout::Setting;
 use groves_store::{Store, StoreError};
-use polars::prelude::*;
+use polars_core::prelude::*;
 
 use crate::error::{Result, StageError};
 use crate::tables::{f64_column, row_column, table_err};

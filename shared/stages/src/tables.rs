@@ -9,7 +9,7 @@ use groves_core::layout::{self, Split};
 use groves_core::spec::RunSpec;
 use groves_data::table::{from_parquet, to_parquet};
 use groves_store::{Store, StoreError};
-use polars::prelude::*;
+use polars_core::prelude::*;
 
 use crate::error::{Result, StageError};
 

@@ -17,7 +17,7 @@ use groves_core::stage::Stage;
 use groves_core::timing::TimingRecord;
 use groves_data::table::from_parquet;
 use groves_store::Store;
-use polars::prelude::*;
+use polars_core::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use groves_core::calendar::{parse_bar_time, BarTime};
 use groves_core::dataset::{Layout, CURRENT_COLUMNS, DATE_COLUMN, LEGACY_COLUMNS};
 use groves_core::features::TYPPRICE;
-use polars::prelude::*;
+use polars_core::prelude::*;
+use polars_io::prelude::*;
 
 /// What is wrong with a raw file. `row` is the 1-based line number in the file (the header is
 /// line 1), so a user can open the file at that line.

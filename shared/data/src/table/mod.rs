@@ -5,7 +5,8 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use polars::prelude::*;
+use polars_core::prelude::*;
+use polars_io::prelude::*;
 use polars_parquet::parquet::page::DataPageHeader;
 use polars_parquet::parquet::CowBuffer;
 use polars_parquet::write::{

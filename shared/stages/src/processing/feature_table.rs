@@ -7,7 +7,7 @@ use groves_core::calendar::{civil_from_days, DAY_MS};
 use groves_core::features::{self, N_LAGS, ROW, TARGET, TYPPRICE};
 use groves_core::spec::Split;
 use groves_data::table::{datetime_ms_column, ChunkedTable, Window};
-use polars::prelude::*;
+use polars_core::prelude::*;
 
 use super::bars::Bars;
 
@@ -72,25 +72,25 @@ impl ChunkedTable for FeatureTable<'_> {
         self.at.len()
     }
 
-    fn column(&self, index: usize, rows: Range<usize>) -> PolarsResult<polars::prelude::Series> {
+    fn column(&self, index: usize, rows: Range<usize>) -> PolarsResult<Series> {
         let at = &self.at[rows.clone()];
         let local_ms = || at.iter().map(|&i| self.bars.times[i as usize].local_ms);
         let calendar = |name: &str, part: fn(i64) -> i8| {
             let values: Vec<i8> = local_ms().map(part).collect();
-            polars::prelude::Series::new(name.into(), values)
+            Series::new(name.into(), values)
         };
         let price = |name: &str, at_row: &dyn Fn(usize) -> usize| {
             let values: Vec<f64> = at
                 .iter()
                 .map(|&i| self.bars.prices[at_row(i as usize)])
                 .collect();
-            polars::prelude::Series::new(name.into(), values)
+            Series::new(name.into(), values)
         };
         let names = features::CALENDAR;
         Ok(match index {
             0 => {
                 let values: Vec<i64> = self.positions[rows].iter().map(|&p| p as i64).collect();
-                polars::prelude::Series::new(ROW.into(), values)
+                Series::new(ROW.into(), values)
             }
             1 => {
                 datetime_ms_column(features::DATE, local_ms().collect()).take_materialized_series()

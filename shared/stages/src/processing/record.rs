@@ -5,7 +5,7 @@ use groves_core::ids::RunId;
 use groves_core::spec::{LagScope, SplitMethod, DEFAULT_SEED};
 use groves_data::raw::RawError;
 use groves_store::StoreError;
-use polars::prelude::*;
+use polars_core::prelude::*;
 use serde::Serialize;
 
 /// Why processing a file failed. Nothing is written when it fails.
