@@ -198,7 +198,7 @@ async fn features_and_splits_of_a_generated_file() {
 }
 
 /// A chronological split's price columns are windows of one series, compressed once and shared
-/// between columns (see shared/src/table/windows.rs): over files long enough for many shared
+/// between columns (see shared/data/src/table/windows.rs): over files long enough for many shared
 /// fragments, polars and DuckDB (another Snappy decoder) both read back the exact prices.
 #[cfg(feature = "external-tools")] // DuckDB, from pip
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
