@@ -10,7 +10,8 @@
 # usage: scripts/bench_forest.sh [--synthetic] [--no-sklearn] [--rows 50000,200000,450000]
 #          [--trees 100] [--max-features 7] [--min-samples-split 15] [--threads 2] [--seed 1]
 #          [--split chronological|random] [--work DIR]
-# Needs: python3 with scikit-learn, pandas and pyarrow (pip install scikit-learn pandas pyarrow).
+# Needs: python3 with pandas and pyarrow, and scikit-learn unless --no-sklearn
+# (pip install scikit-learn pandas pyarrow).
 # GROVES=/path/to/groves uses a prebuilt CLI instead of `cargo run --release -p groves`.
 set -euo pipefail
 
@@ -45,8 +46,11 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-python3 -c 'import sklearn, pandas, pyarrow' 2>/dev/null || {
-  echo "python3 needs scikit-learn, pandas and pyarrow: pip install scikit-learn pandas pyarrow" >&2
+# scikit-learn only when it runs: the CSV conversion and the tables need pandas and pyarrow.
+MODULES="pandas, pyarrow"; PACKAGES="pandas pyarrow"
+[ "$SKLEARN" = 1 ] && { MODULES="sklearn, $MODULES"; PACKAGES="scikit-learn $PACKAGES"; }
+python3 -c "import $MODULES" 2>/dev/null || {
+  echo "python3 needs $PACKAGES: pip install $PACKAGES" >&2
   exit 1
 }
 
