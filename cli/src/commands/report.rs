@@ -53,18 +53,7 @@ pub fn print(r: &RunReport, store: &dyn Store) {
         .as_ref()
         .map(|r| r.to_string())
         .unwrap_or_default();
-    println!(
-        "run {run} · {} · grid max_features {:?} × min_samples_split {:?} · {} groves × {} trees, final {} × {} · split {} (seed {})",
-        store.describe(),
-        r.spec.feat,
-        r.spec.samp,
-        r.spec.groves,
-        r.spec.trees,
-        r.spec.final_groves,
-        r.spec.final_trees,
-        r.spec.split.as_str(),
-        r.spec.seed
-    );
+    println!("run {run} · {} · {}", store.describe(), r.spec.summary());
     println!();
     println!(
         "{:<12} {:>8} {:>12} {:>12} {:>12} {:>7}  status",

@@ -14,63 +14,20 @@
 //! running sum of squares drifts up to ~1e-7 relative over 700k rows in 0.4; MFI, CCI and
 //! STOCHRSI on flat windows; BETA when its denominator sits at TA_IS_ZERO's 1e-8).
 
-/// The indicator columns in the order of the current layout (`CURRENT_COLUMNS[6..]`).
-pub const INDICATOR_COLUMNS: [&str; 54] = [
-    "sma5",
-    "sma10",
-    "sma15",
-    "sma20",
-    "ema5",
-    "ema10",
-    "ema15",
-    "ema20",
-    "upperband",
-    "middleband",
-    "lowerband",
-    "HT_TRENDLINE",
-    "KAMA10",
-    "KAMA20",
-    "KAMA30",
-    "SAR",
-    "TRIMA5",
-    "TRIMA10",
-    "TRIMA20",
-    "ADX5",
-    "ADX10",
-    "ADX20",
-    "APO",
-    "CCI5",
-    "CCI10",
-    "CCI15",
-    "macd510",
-    "macd520",
-    "macd1020",
-    "macd1520",
-    "macd1226",
-    "MFI",
-    "MOM10",
-    "MOM15",
-    "MOM20",
-    "ROC5",
-    "ROC10",
-    "ROC20",
-    "PPO",
-    "RSI14",
-    "RSI8",
-    "slowk",
-    "slowd",
-    "fastk",
-    "fastd",
-    "fastksr",
-    "fastdsr",
-    "ULTOSC",
-    "WILLR",
-    "ATR",
-    "Trange",
-    "TYPPRICE",
-    "HT_DCPERIOD",
-    "BETA",
-];
+/// The indicator columns in the order of the current layout: the dataset's header after the
+/// date and the five prices and volume.
+pub const INDICATOR_COLUMNS: [&str; 54] = {
+    let mut columns = [""; 54];
+    let mut i = 0;
+    while i < columns.len() {
+        columns[i] = CURRENT_COLUMNS[PRICE_COLUMNS + i];
+        i += 1;
+    }
+    columns
+};
+
+/// `date`, `close`, `high`, `low`, `open`, `volume`: the columns before the indicators.
+const PRICE_COLUMNS: usize = CURRENT_COLUMNS.len() - 54;
 
 /// TA-Lib's lookback of each column of [`INDICATOR_COLUMNS`]: the number of leading rows
 /// left empty.
@@ -154,6 +111,7 @@ mod oscillators;
 mod tests;
 mod trend;
 
+use crate::layout::CURRENT_COLUMNS;
 use averages::*;
 use common::*;
 use hilbert::*;

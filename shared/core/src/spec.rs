@@ -202,6 +202,23 @@ impl RunSpec {
             .collect()
     }
 
+    /// What the search does, in one line (the CLI's report and the HTML page's header):
+    /// `grid max_features [5, 7, 9] × min_samples_split [5, 15, 25] · 3 groves × 100 trees,
+    /// final 30 × 25 · split chronological (seed 2019)`.
+    pub fn summary(&self) -> String {
+        format!(
+            "grid max_features {:?} × min_samples_split {:?} · {} groves × {} trees, final {} × {} · split {} (seed {})",
+            self.feat,
+            self.samp,
+            self.groves,
+            self.trees,
+            self.final_groves,
+            self.final_trees,
+            self.split.as_str(),
+            self.seed
+        )
+    }
+
     /// The grid as the command line writes it: `5,7,9x5,15,25`.
     pub fn grid_arg(&self) -> String {
         let join = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
@@ -212,6 +229,25 @@ impl RunSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_names_the_grid_the_groves_and_the_split() {
+        let spec = RunSpec {
+            feat: vec![5, 9],
+            samp: vec![25],
+            groves: 2,
+            trees: 8,
+            final_groves: 3,
+            final_trees: 6,
+            split: SplitMethod::Random,
+            seed: 7,
+            ..RunSpec::default()
+        };
+        assert_eq!(
+            spec.summary(),
+            "grid max_features [5, 9] × min_samples_split [25] · 2 groves × 8 trees, final 3 × 6 · split random (seed 7)"
+        );
+    }
 
     #[test]
     fn the_default_is_the_original_method() {

@@ -98,6 +98,23 @@ impl S3Store {
         }
     }
 
+    /// A GET of `key`, its absence told apart from other failures.
+    async fn get_object(
+        &self,
+        key: &str,
+    ) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, StoreError> {
+        self.client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(se) if se.is_no_such_key() => self.not_found(key),
+                _ => self.remote("get", key, e),
+            })
+    }
+
     fn not_found(&self, key: &str) -> StoreError {
         StoreError::NotFound {
             store: self.describe(),
@@ -250,17 +267,7 @@ impl Store for S3Store {
 
     async fn get(&self, key: &str) -> Result<Bytes, StoreError> {
         validate_key(key)?;
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| match e.as_service_error() {
-                Some(se) if se.is_no_such_key() => self.not_found(key),
-                _ => self.remote("get", key, e),
-            })?;
+        let out = self.get_object(key).await?;
         let data = out.body.collect().await.map_err(|e| StoreError::Remote {
             store: self.describe(),
             op: "get (read body)",
@@ -278,17 +285,7 @@ impl Store for S3Store {
             key: key.to_string(),
             source,
         };
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| match e.as_service_error() {
-                Some(se) if se.is_no_such_key() => self.not_found(key),
-                _ => self.remote("get", key, e),
-            })?;
+        let out = self.get_object(key).await?;
         let tmp = tempfile::Builder::new()
             .prefix("groves-")
             .tempfile()

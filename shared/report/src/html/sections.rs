@@ -22,15 +22,9 @@ pub(super) fn header(h: &mut String, r: &RunReport, run: &str) {
         .sum();
     let _ = write!(
         h,
-        "<header>\n<h1>groves run <code>{}</code></h1>\n<div class=\"sub\">per-stock random-forest search · grid max_features {:?} × min_samples_split {:?} · {} groves × {} trees per setting, {} final groves × {} trees · {} split</div>\n<div class=\"badges\">",
+        "<header>\n<h1>groves run <code>{}</code></h1>\n<div class=\"sub\">per-stock random-forest search · {}</div>\n<div class=\"badges\">",
         esc(run),
-        r.spec.feat,
-        r.spec.samp,
-        r.spec.groves,
-        r.spec.trees,
-        r.spec.final_groves,
-        r.spec.final_trees,
-        r.spec.split.as_str()
+        esc(&r.spec.summary())
     );
     let class = |bad: bool| if bad { "bad" } else { "good" };
     let _ = write!(
