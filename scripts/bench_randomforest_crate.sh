@@ -46,9 +46,8 @@ common=(--train "$CSV/train.csv" --validation "$CSV/validation.csv" --rows "$ROW
         --threads "$THREADS" --max-features 7 --seed 1)
 
 echo "== the randomforest crate, $CRATE_TREES trees" >&2
-(cd scripts/randomforest-crate-bench && cargo build --quiet --release)
-crate_bin="${CARGO_TARGET_DIR:-scripts/randomforest-crate-bench/target}/release/randomforest-crate-bench"
-"$crate_bin" "${common[@]}" --trees "$CRATE_TREES" | tee -a "$OUT"
+cargo run --quiet --release --manifest-path scripts/randomforest-crate-bench/Cargo.toml -- \
+  "${common[@]}" --trees "$CRATE_TREES" | tee -a "$OUT"
 
 cargo build --quiet --release -p forest --features bench --bin forest-bench
 for split in 15 2; do

@@ -14,20 +14,12 @@
 //! running sum of squares drifts up to ~1e-7 relative over 700k rows in 0.4; MFI, CCI and
 //! STOCHRSI on flat windows; BETA when its denominator sits at TA_IS_ZERO's 1e-8).
 
-/// The indicator columns in the order of the current layout: the dataset's header after the
-/// date and the five prices and volume.
-pub const INDICATOR_COLUMNS: [&str; 54] = {
-    let mut columns = [""; 54];
-    let mut i = 0;
-    while i < columns.len() {
-        columns[i] = CURRENT_COLUMNS[PRICE_COLUMNS + i];
-        i += 1;
-    }
-    columns
+/// The indicator columns in the order of the current layout: the last 54 of the dataset's
+/// header, after the date, the prices and the volume.
+pub const INDICATOR_COLUMNS: [&str; 54] = match CURRENT_COLUMNS.split_last_chunk::<54>() {
+    Some((_, columns)) => *columns,
+    None => panic!("the dataset's header has fewer than 54 columns"),
 };
-
-/// `date`, `close`, `high`, `low`, `open`, `volume`: the columns before the indicators.
-const PRICE_COLUMNS: usize = CURRENT_COLUMNS.len() - 54;
 
 /// TA-Lib's lookback of each column of [`INDICATOR_COLUMNS`]: the number of leading rows
 /// left empty.
