@@ -9,7 +9,10 @@
 
 CREATE DATABASE IF NOT EXISTS groves;
 
--- Processed minute series: one file per run, split and stock.
+-- Processed minute series: one file per run, split and stock. typprice_target is TYPPRICE
+-- `horizon` minutes after the row. A run with extra `features` also writes those raw columns
+-- (double, named as in the Kaggle header); to query them, add them here (or ALTER TABLE
+-- groves.features ADD COLUMNS (rsi14 double)): Parquet columns are matched by name.
 CREATE EXTERNAL TABLE IF NOT EXISTS groves.features (
   `row` bigint,
   `date` timestamp,
@@ -42,6 +45,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS groves.processing_stats (
   split_method string,
   seed bigint,
   lags string,
+  horizon bigint,
+  features string,
   rows_read bigint,
   rows_out_of_order bigint,
   duplicates_conflicting bigint,
@@ -50,6 +55,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS groves.processing_stats (
   dropped_warmup bigint,
   dropped_no_next_row bigint,
   dropped_neighbour_missing bigint,
+  dropped_missing_feature bigint,
   dropped_day_boundary bigint,
   dropped_truncated_last_line bigint,
   rows_kept bigint,
@@ -102,7 +108,9 @@ CREATE EXTERNAL TABLE IF NOT EXISTS groves.pred_mses (
   groves_planned bigint,
   groves_found bigint,
   missing string,
-  rows_validation bigint
+  rows_validation bigint,
+  target string,
+  horizon bigint
 )
 PARTITIONED BY (run string, stock string)
 STORED AS PARQUET
@@ -114,7 +122,9 @@ CREATE EXTERNAL TABLE IF NOT EXISTS groves.min_mse (
   samp bigint,
   mse double,
   groves bigint,
-  settings_compared bigint
+  settings_compared bigint,
+  target string,
+  horizon bigint
 )
 PARTITIONED BY (run string, stock string)
 STORED AS PARQUET
@@ -141,7 +151,9 @@ CREATE EXTERNAL TABLE IF NOT EXISTS groves.test_mse (
   groves_planned bigint,
   groves_found bigint,
   missing string,
-  rows_test bigint
+  rows_test bigint,
+  target string,
+  horizon bigint
 )
 PARTITIONED BY (run string, stock string)
 STORED AS PARQUET

@@ -45,12 +45,22 @@ fn every_function_crate_has_an_event_and_a_template_entry_and_back() {
             Ok(stage) => {
                 parse_event(stage, &json).unwrap_or_else(|e| panic!("{}: {e}", event.display()));
             }
+            Err(_) if name == "predict" => {
+                // A Function URL request for GET /predict, as aws_lambda_events types it.
+                let req: aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest =
+                    serde_json::from_slice(&json)
+                        .unwrap_or_else(|e| panic!("{}: {e}", event.display()));
+                assert_eq!(req.raw_path.as_deref(), Some("/predict"));
+                let q = req.raw_query_string.unwrap_or_default();
+                groves_serving::request::parse_query(&q)
+                    .unwrap_or_else(|e| panic!("{}: {e}", event.display()));
+            }
             Err(_) if name == "trigger" => {
                 let n = groves_orchestrator::trigger::parse_notification(&json)
                     .unwrap_or_else(|e| panic!("{}: {e}", event.display()));
                 assert!(!n.records.is_empty(), "{}", event.display());
             }
-            Err(_) => panic!("functions/{name} is neither a stage nor the trigger"),
+            Err(_) => panic!("functions/{name} is neither a stage, the trigger nor predict"),
         }
         assert!(
             binaries.contains(&name),
@@ -64,6 +74,6 @@ fn every_function_crate_has_an_event_and_a_template_entry_and_back() {
             "template.yaml builds {b}, but there is no functions/{b} crate"
         );
     }
-    assert_eq!(crates.len(), 9, "{crates:?}");
+    assert_eq!(crates.len(), 10, "{crates:?}");
     assert_eq!(binaries.len(), crates.len(), "{binaries:?}");
 }

@@ -85,7 +85,7 @@ fn opts(run: &str, split: SplitMethod, seed: u64) -> ProcessingOptions {
         split,
         seed,
         lags: LagScope::AcrossDays,
-        invoked_at: None,
+        ..ProcessingOptions::default()
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use forest::{Forest, Matrix};
 use groves_core::events::{parse_event, FanOutEvent};
-use groves_core::features::{self, TARGET, TYPPRICE};
+use groves_core::features::{self, Target, TARGET, TYPPRICE};
 use groves_core::ids::{RunId, Symbol};
 use groves_core::layout::{self, Setting, Split};
 use groves_core::spec::RunSpec;
@@ -165,6 +165,9 @@ fn promised_keys(spec: &RunSpec) -> Vec<String> {
         keys.push(layout::test_preds_key(&run, &s, g));
         keys.push(layout::model_key(&run, &s, g));
     }
+    if spec.promote {
+        keys.push(layout::serving_pointer_key(&s));
+    }
     keys.sort();
     keys
 }
@@ -236,9 +239,24 @@ async fn the_whole_search_through_the_parent_writes_every_table() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn averages_and_mses_equal_an_independent_computation() {
+async fn averages_and_mses_equal_an_independent_computation_level() {
+    independent_computation(Target::Level, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn averages_and_mses_equal_an_independent_computation_change_3_minutes_ahead() {
+    independent_computation(Target::Change, 3).await;
+}
+
+/// The run's tables against a computation from the stored splits and groves that shares no
+/// code with the stages: for `change`, the differences and the level are worked out here.
+async fn independent_computation(target: Target, horizon: u32) {
     let b = Bucket::new();
-    let spec = small_spec("check");
+    let spec = RunSpec {
+        target: Some(target),
+        horizon,
+        ..small_spec("check")
+    };
     let store = b.store.as_ref();
     drive_with(store, &local_pool(b.store.clone(), None), &spec)
         .await
@@ -283,13 +301,33 @@ async fn averages_and_mses_equal_an_independent_computation() {
 
     // Test: the stored models reproduce the stored predictions; their average is the forecast.
     let test = table(store, &layout::features_key(&run, Split::Test, &s)).await;
-    let names = features::feature_names();
-    let x = Matrix::from_columns(
-        names.clone(),
-        names.iter().map(|n| vals(&test, n)).collect(),
-    )
-    .unwrap();
+    let now = vals(&test, TYPPRICE);
+    let x = match target {
+        Target::Level => {
+            let names = features::feature_names();
+            let cols = names.iter().map(|n| vals(&test, n)).collect();
+            Matrix::from_columns(names, cols).unwrap()
+        }
+        Target::Change => {
+            let names = (1..=10).map(|k| format!("TYPPRICE_DIFF_{k}")).collect();
+            let cols = (1..=10)
+                .map(|k| {
+                    let lag = vals(&test, &format!("TYPPRICE_LAG_{k}"));
+                    now.iter().zip(lag).map(|(n, l)| n - l).collect()
+                })
+                .collect();
+            Matrix::from_columns(names, cols).unwrap()
+        }
+    };
     let y = vals(&test, TARGET);
+    // The target is `horizon` minutes on: the split's rows are consecutive minutes here.
+    let rows = u32s(&test, "row");
+    let h = horizon as usize;
+    for i in 0..rows.len().saturating_sub(h) {
+        if rows[i + h] == rows[i] + horizon {
+            assert_eq!(y[i], now[i + h], "row {}", rows[i]);
+        }
+    }
     let mut avg = vec![0.0; y.len()];
     for g in 0..spec.final_groves {
         let model =
@@ -306,7 +344,13 @@ async fn averages_and_mses_equal_an_independent_computation() {
             &table(store, &layout::test_preds_key(&run, &s, g)).await,
             "pred",
         );
-        assert_eq!(model.predict(&x).unwrap(), stored, "final grove {g}");
+        let mut predicted = model.predict(&x).unwrap();
+        if target == Target::Change {
+            for (p, n) in predicted.iter_mut().zip(&now) {
+                *p += n;
+            }
+        }
+        assert_eq!(predicted, stored, "final grove {g}");
         for (a, v) in avg.iter_mut().zip(stored) {
             *a += v;
         }
@@ -325,6 +369,11 @@ async fn averages_and_mses_equal_an_independent_computation() {
         mse(&vals(&test, TYPPRICE), &y)
     ));
     assert!(close(vals(&result, "validation_mse")[0], best.0));
+    for t in [&result, &scores, &chosen] {
+        let col = t.column("target").unwrap();
+        assert_eq!(col.str().unwrap().get(0), Some(target.as_str()));
+        assert_eq!(u32s(t, "horizon")[0], horizon);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use groves_core::spec::{LagScope, RunSpec, SplitMethod, DEFAULT_SEED};
+use groves_core::features::Target;
+use groves_core::spec::{LagScope, Method, RunSpec, SplitMethod, DEFAULT_SEED};
 
 /// Per-stock random-forest hyperparameter search on minute stock data.
 #[derive(Debug, Parser)]
@@ -46,6 +47,14 @@ enum Command {
     Run(RunArgs),
     /// A run's results, timings and estimated cost, from the store (during the run too).
     Report(ReportArgs),
+    /// Point stocks' serving models at a finished run's final groves (a run does this itself
+    /// when it finishes, unless --no-promote).
+    Promote(PromoteArgs),
+    /// Forecasts for rows of a CSV or Parquet file (or CSV on stdin) with each stock's serving
+    /// model.
+    Predict(PredictArgs),
+    /// The prediction API over HTTP: GET/POST /predict, GET /models, GET /health.
+    Serve(ServeArgs),
     /// Benchmarks (figures for the README and notes; not tests).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -106,6 +115,12 @@ struct ProcessingArgs {
     /// Whether lags and the target may reach across the overnight gap.
     #[arg(long, value_enum, default_value_t = LagScope::default())]
     lags: LagScope,
+    /// Minutes between a row and its target.
+    #[arg(long, default_value_t = 1)]
+    horizon: u32,
+    /// Extra raw columns kept as features, by name (e.g. RSI14,ATR).
+    #[arg(long, value_delimiter = ',')]
+    features: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -159,6 +174,24 @@ struct RunArgs {
     /// Whether lags and the target may reach across the overnight gap.
     #[arg(long, value_enum, default_value_t = defaults().lags)]
     lags: LagScope,
+    /// What the forest learns: `change` (the next change, from the lag differences) or
+    /// `level` (the original: the next price from the price and its lags) [default: change,
+    /// or level with --method original].
+    #[arg(long, value_enum)]
+    target: Option<Target>,
+    /// `original`: the original pipeline's learning problem (level, 1 minute ahead, TYPPRICE
+    /// and its lags only).
+    #[arg(long, value_enum)]
+    method: Option<Method>,
+    /// Minutes ahead to forecast.
+    #[arg(long, default_value_t = defaults().horizon)]
+    horizon: u32,
+    /// Extra raw columns as features, by name (e.g. RSI14,macd1226,ATR,volume).
+    #[arg(long, value_delimiter = ',')]
+    features: Vec<String>,
+    /// Do not point the stocks' serving models at this run when it finishes.
+    #[arg(long)]
+    no_promote: bool,
     /// Run id (default: derived from the parameters and the raw files, so the same command
     /// resumes the same run).
     #[arg(long)]
@@ -181,6 +214,51 @@ struct RunArgs {
     /// Lambda memory size (MB) assumed for the GB-second and cost estimate.
     #[arg(long, default_value_t = defaults().memory_mb)]
     memory_mb: u32,
+}
+
+#[derive(Debug, Args)]
+struct PromoteArgs {
+    /// The finished run whose final groves are to serve.
+    #[arg(long)]
+    run: String,
+    /// Stocks to promote (default: every stock of the run).
+    #[arg(long, value_delimiter = ',')]
+    stocks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum PredictFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct PredictArgs {
+    /// Rows to forecast: a .csv or .parquet file, or - (CSV on standard input, the default).
+    /// Columns by name: `stock` (or --stock), `date` (passed through), and either
+    /// TYPPRICE, TYPPRICE_LAG_1..10 (one row, one forecast) or TYPPRICE alone (a series in
+    /// time order: each row's lags are the rows before it), plus the model's extra features.
+    input: Option<PathBuf>,
+    /// The stock of every row, when the input has no `stock` column.
+    #[arg(long)]
+    stock: Option<String>,
+    #[arg(long, value_enum, default_value = "csv")]
+    format: PredictFormat,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0: any free port, printed at start).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// Stored megabytes of loaded groves kept in memory at most; the least recently used
+    /// stocks' models are dropped beyond it.
+    #[arg(long, default_value_t = 1024)]
+    cache_mb: usize,
+    /// Seconds a loaded model is used before its serving pointer is read again (a promotion
+    /// reaches the server within this time).
+    #[arg(long, default_value_t = 60)]
+    refresh_s: u64,
 }
 
 #[derive(Debug, Args)]

@@ -174,7 +174,9 @@ fn a_killed_run_resumes_without_redoing_finished_groves() {
             .collect::<BTreeMap<_, _>>()
     };
     let (a, b) = (results(&after), results(&files(&clean)));
-    assert_eq!(a.len(), 12 + 1 + 1 + 2 + 2 + 1);
+    // Grove predictions, scores, winner, final groves and models, test result, and the
+    // serving pointer under models/current/.
+    assert_eq!(a.len(), 12 + 1 + 1 + 2 + 2 + 1 + 1);
     assert!(
         a == b,
         "the resumed run's results differ from an uninterrupted run's"

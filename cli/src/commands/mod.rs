@@ -3,9 +3,12 @@
 mod bench;
 mod gen;
 mod invoke;
+mod predict;
 mod process;
+mod promote;
 mod report;
 mod run;
+mod serve;
 
 use anyhow::{Context, Result};
 use groves_store::{Store, StoreSpec};
@@ -29,6 +32,9 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Invoke(args) => invoke::invoke(&store, &args).await,
         Command::Run(args) => run::run(&spec, &store, &args).await,
         Command::Report(args) => report::report(&store, &args).await,
+        Command::Promote(args) => promote::promote(&store, &args).await,
+        Command::Predict(args) => predict::predict(&store, &args).await,
+        Command::Serve(args) => serve::serve(&store, &args).await,
         Command::Bench(BenchCommand::Processing(args)) => bench::bench_processing(&args).await,
     }
 }

@@ -12,11 +12,14 @@ use crate::{progress, ProcessArgs, ProcessingArgs};
 
 impl ProcessingArgs {
     pub fn options(&self) -> Result<ProcessingOptions> {
+        groves_core::events::check_features(&self.features).map_err(|e| anyhow!("{e}"))?;
         Ok(ProcessingOptions {
             run: RunId::new(self.run.as_str())?,
             split: self.split,
             seed: self.seed,
             lags: self.lags,
+            horizon: self.horizon,
+            features: self.features.clone(),
             invoked_at: None,
         })
     }

@@ -57,6 +57,11 @@ impl RunArgs {
             split: self.split,
             seed: self.seed,
             lags: self.lags,
+            target: self.target,
+            method: self.method,
+            horizon: self.horizon,
+            features: self.features.clone(),
+            promote: !self.no_promote,
             allow_missing: self.allow_missing,
             max_attempts: self.max_attempts,
             unit_timeout_s: self.unit_timeout,
@@ -129,6 +134,15 @@ pub async fn run(spec_store: &StoreSpec, store: &StoreRef, args: &RunArgs) -> Re
             "warning: {stock}: results rest on fewer groves than planned (--allow-missing): {}",
             units.join("; ")
         );
+    }
+    if !outcome.promoted.is_empty() {
+        eprintln!(
+            "serving: {} now forecast with this run's final groves (groves predict / groves serve)",
+            outcome.promoted.join(", ")
+        );
+    }
+    for (stock, why) in &outcome.not_promoted {
+        eprintln!("warning: {stock} not promoted: {why}");
     }
     outcome.check()?;
     Ok(())

@@ -7,10 +7,14 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::features::N_FEATURES;
+use crate::dataset::{CURRENT_COLUMNS, DATE_COLUMN};
+use crate::features::{Target, MAX_EXTRA_FEATURES, N_FEATURES, TYPPRICE};
 use crate::ids::{RunId, Symbol};
 use crate::layout;
-use crate::spec::{default_seed, LagScope, RunSpec, SplitMethod, MAX_GROVES, MAX_TREES_PER_GROVE};
+use crate::spec::{
+    default_seed, LagScope, Method, RunSpec, SplitMethod, MAX_GROVES, MAX_HORIZON,
+    MAX_TREES_PER_GROVE,
+};
 use crate::stage::Stage;
 use crate::unit::{Setting, Unit};
 
@@ -55,8 +59,22 @@ pub struct ProcessingEvent {
     pub seed: u64,
     #[serde(default)]
     pub lags: LagScope,
+    /// Minutes ahead the target is.
+    #[serde(default = "one")]
+    pub horizon: u32,
+    /// Extra raw columns kept as features.
+    #[serde(default)]
+    pub features: Vec<String>,
     #[serde(default)]
     pub invoked_at: Option<i64>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn level() -> Target {
+    Target::Level
 }
 
 /// Train one grove of the search on the training split.
@@ -77,6 +95,9 @@ pub struct ParamPredsEvent {
     /// The run's seed; the grove's own seed is derived from it and the grove's identity.
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// What the grove learns (the original events' `level` when absent).
+    #[serde(default = "level")]
+    pub target: Target,
     /// When the parent invoked this unit (Unix ms): gives the invocation latency.
     #[serde(default)]
     pub invoked_at: Option<i64>,
@@ -106,6 +127,8 @@ pub struct TrainFullEvent {
     pub run: RunId,
     #[serde(default = "default_seed")]
     pub seed: u64,
+    #[serde(default = "level")]
+    pub target: Target,
     #[serde(default)]
     pub invoked_at: Option<i64>,
 }
@@ -306,7 +329,14 @@ impl Event for RunSpec {
             }
         }
         check_seed(self.seed)?;
-        check_list("feat", &self.feat, 1, N_FEATURES as u32)?;
+        check_learning(self)?;
+        let inputs = (self.target().base_features() + self.features.len()) as u32;
+        check_list("feat", &self.feat, 1, inputs).map_err(|e| {
+            format!(
+                "{e} (max_features cannot exceed the {inputs} features of target {})",
+                self.target()
+            )
+        })?;
         check_list("samp", &self.samp, 2, 1_000_000)?;
         check_range("groves", self.groves, 1, MAX_GROVES)?;
         check_range("trees", self.trees, 1, MAX_TREES_PER_GROVE)?;
@@ -321,11 +351,63 @@ impl Event for RunSpec {
     }
 }
 
+/// Target, horizon and extra features: in range, and not contradicting `method`.
+fn check_learning(spec: &RunSpec) -> Result<(), String> {
+    check_range("horizon", spec.horizon, 1, MAX_HORIZON)?;
+    check_features(&spec.features)?;
+    if spec.method == Some(Method::Original) {
+        let clash = |field: &str, what: &str| {
+            Err(format!(
+                "field `{field}`: method `original` learns the next minute's level from TYPPRICE and its lags only; {what} (leave `method` out to choose freely)"
+            ))
+        };
+        if spec.target == Some(Target::Change) {
+            return clash("target", "it cannot learn `change`");
+        }
+        if spec.horizon != 1 {
+            return clash("horizon", "its horizon is 1");
+        }
+        if !spec.features.is_empty() {
+            return clash("features", "it takes no extra column");
+        }
+    }
+    Ok(())
+}
+
+/// Extra feature columns: names of the Kaggle header (not `date`, not `TYPPRICE`, which is
+/// in every model already), each once.
+pub fn check_features(features: &[String]) -> Result<(), String> {
+    if features.len() > MAX_EXTRA_FEATURES {
+        return Err(format!(
+            "field `features`: at most {MAX_EXTRA_FEATURES} extra columns, got {}",
+            features.len()
+        ));
+    }
+    for (i, f) in features.iter().enumerate() {
+        if f == DATE_COLUMN || f == TYPPRICE {
+            return Err(format!(
+                "field `features[{i}]`: `{f}` cannot be an extra feature (TYPPRICE and its lags are always the model's; the date is not a number)"
+            ));
+        }
+        if !CURRENT_COLUMNS.contains(&f.as_str()) {
+            return Err(format!(
+                "field `features[{i}]`: `{f}` is not a column of the dataset's header (e.g. RSI14, macd1226, ATR, volume)"
+            ));
+        }
+        if features[..i].contains(f) {
+            return Err(format!("field `features`: `{f}` appears twice"));
+        }
+    }
+    Ok(())
+}
+
 impl Event for ProcessingEvent {
     fn validate(&self) -> Result<(), String> {
         check_bucket("inbucket", &self.inbucket)?;
         check_bucket("outbucket", &self.outbucket)?;
         check_seed(self.seed)?;
+        check_range("horizon", self.horizon, 1, MAX_HORIZON)?;
+        check_features(&self.features)?;
         layout::raw_key_and_symbol(&self.file)
             .map(|_| ())
             .map_err(|e| format!("field `file`: {e}"))
@@ -335,7 +417,13 @@ impl Event for ProcessingEvent {
 impl Event for ParamPredsEvent {
     fn validate(&self) -> Result<(), String> {
         check_bucket("bucket", &self.bucket)?;
-        check_range("feat", self.feat, 1, N_FEATURES as u32)?;
+        // The forest checks max_features against the processed table's columns.
+        check_range(
+            "feat",
+            self.feat,
+            1,
+            (N_FEATURES + MAX_EXTRA_FEATURES) as u32,
+        )?;
         check_range("samp", self.samp, 2, 1_000_000)?;
         check_range("n_estimators", self.n_estimators, 1, MAX_TREES_PER_GROVE)?;
         check_range("pred_num", self.pred_num, 0, MAX_GROVES - 1)
@@ -477,6 +565,52 @@ mod tests {
         assert_eq!(p.seed, DEFAULT_SEED);
     }
 
+    #[test]
+    fn what_is_learnt_is_checked_against_the_method_and_the_header() {
+        let run = |json: &str| problem(Stage::Parent, json);
+        let p = run(r#"{"type":"run","method":"original","target":"change"}"#);
+        assert!(p.contains("`target`") && p.contains("original"), "{p}");
+        let p = run(r#"{"type":"run","method":"original","horizon":5}"#);
+        assert!(p.contains("`horizon`"), "{p}");
+        let p = run(r#"{"type":"run","features":["RSI14","Bogus"]}"#);
+        assert!(p.contains("`features[1]`") && p.contains("Bogus"), "{p}");
+        let p = run(r#"{"type":"run","features":["TYPPRICE"]}"#);
+        assert!(p.contains("`features[0]`"), "{p}");
+        let p = run(r#"{"type":"run","horizon":0}"#);
+        assert!(p.contains("`horizon`"), "{p}");
+        // `change` has 10 price features: max_features 11 needs an extra column.
+        let p = run(r#"{"type":"run","target":"change","feat":[11]}"#);
+        assert!(
+            p.contains("`feat[0]`") && p.contains("target change"),
+            "{p}"
+        );
+        let ok = |json: &str| match parse_event(Stage::Parent, json.as_bytes()).unwrap() {
+            StageEvent::Parent(ParentEvent::Run(spec)) => spec,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            ok(r#"{"type":"run","method":"original"}"#).target(),
+            Target::Level
+        );
+        assert_eq!(
+            ok(r#"{"type":"run"}"#).target(),
+            crate::spec::DEFAULT_TARGET
+        );
+        let spec =
+            ok(r#"{"type":"run","target":"change","feat":[11],"features":["ATR"],"horizon":5}"#);
+        assert_eq!(spec.model_inputs().len(), 11);
+        // The original events still parse, and learn the level.
+        let e = parse_event(
+            Stage::TrainFull,
+            br#"{"bucket":"groves-data","stock":"TCS","n_estimators":25,"pred_num":0}"#,
+        )
+        .unwrap();
+        let StageEvent::TrainFull(t) = e else {
+            panic!("wrong variant")
+        };
+        assert_eq!(t.target, Target::Level);
+    }
+
     fn problem(stage: Stage, json: &str) -> String {
         parse_event(stage, json.as_bytes()).unwrap_err().to_string()
     }
@@ -485,9 +619,9 @@ mod tests {
     fn bad_events_name_the_field() {
         let p = problem(
             Stage::ParamPreds,
-            r#"{"bucket":"groves-data","stock":"TCS","feat":12,"samp":15,"n_estimators":100,"pred_num":0}"#,
+            r#"{"bucket":"groves-data","stock":"TCS","feat":70,"samp":15,"n_estimators":100,"pred_num":0}"#,
         );
-        assert!(p.contains("`feat`") && p.contains("12"), "{p}");
+        assert!(p.contains("`feat`") && p.contains("70"), "{p}");
         let p = problem(
             Stage::ParamPreds,
             r#"{"bucket":"groves-data","stock":"TCS","feat":"7","samp":15,"n_estimators":100,"pred_num":0}"#,

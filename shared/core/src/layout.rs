@@ -128,6 +128,21 @@ pub fn model_key(run: &RunId, stock: &Symbol, grove: u32) -> String {
     format!("{MODELS_PREFIX}run={run}/stock={stock}/g{grove}.grove")
 }
 
+/// Prefix of the serving pointers: which run's final groves serve each stock.
+pub const CURRENT_MODELS_PREFIX: &str = "models/current/";
+
+/// `models/current/stock=<SYMBOL>.json`: the stock's serving model ([`crate::serving`]).
+pub fn serving_pointer_key(stock: &Symbol) -> String {
+    format!("{CURRENT_MODELS_PREFIX}stock={stock}.json")
+}
+
+/// The stock a serving pointer's key names.
+pub fn symbol_from_serving_pointer_key(key: &str) -> Option<&str> {
+    key.strip_prefix(CURRENT_MODELS_PREFIX)?
+        .strip_prefix("stock=")?
+        .strip_suffix(".json")
+}
+
 /// `test_mse/run=<run>/stock=<SYMBOL>/part-0.parquet`
 pub fn test_mse_key(run: &RunId, stock: &Symbol) -> String {
     format!("{TEST_MSE_PREFIX}run={run}/stock={stock}/{PART_FILE}")

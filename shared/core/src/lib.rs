@@ -7,6 +7,7 @@
 //! - [`events`]: the JSON event of every stage, parsed and checked;
 //! - [`ids`], [`dataset`]: stock symbols, run ids, the Kaggle files' names and headers;
 //! - [`layout`]: every object key;
+//! - [`serving`]: the pointer to a stock's serving model;
 //! - [`calendar`], [`features`], [`timing`], [`pricing`]: bar times, column names, the timing
 //!   record, Lambda prices.
 
@@ -17,6 +18,7 @@ pub mod features;
 pub mod ids;
 pub mod layout;
 pub mod pricing;
+pub mod serving;
 pub mod spec;
 pub mod stage;
 pub mod timing;

@@ -6,8 +6,27 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::features::Target;
 use crate::ids::{RunId, Symbol};
 use crate::unit::Setting;
+
+/// The target new runs learn when they name none (measured better than `level` on generated
+/// minute data; README, "What the forest learns").
+pub const DEFAULT_TARGET: Target = Target::Change;
+
+/// Minutes ahead a forecast may reach: one trading day.
+pub const MAX_HORIZON: u32 = 375;
+
+/// A named method: a bundle of choices that one flag selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Method {
+    /// The original pipeline's learning problem: the next minute's level from `TYPPRICE` and
+    /// its 10 lags, nothing else. (The split stays its own choice: `split: random` is the
+    /// original's.)
+    Original,
+}
 
 /// How the processed series is cut into train / validation / test (64 / 16 / 20 %).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -126,6 +145,12 @@ fn default_unit_timeout_s() -> u64 {
 fn default_memory_mb() -> u32 {
     1769
 }
+fn default_horizon() -> u32 {
+    1
+}
+fn default_promote() -> bool {
+    true
+}
 
 /// `{"type": "run", …}`: the whole search, driven stage after stage by the parent. Every field
 /// but `type` has a default: the original method (grid 5,7,9 × 5,15,25; 3 groves of 100 trees
@@ -171,6 +196,25 @@ pub struct RunSpec {
     pub seed: u64,
     #[serde(default)]
     pub lags: LagScope,
+    /// `original` selects the original learning problem (level, 1 minute, no extra column);
+    /// `target`, `horizon` and `features` may then only repeat it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<Method>,
+    /// What the forest learns; None: the method's (`level` for `original`), else
+    /// [`DEFAULT_TARGET`]. A prepared run's manifest always says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+    /// Minutes ahead the forecast is for.
+    #[serde(default = "default_horizon")]
+    pub horizon: u32,
+    /// Extra raw columns (by their names in the Kaggle header) used as features beside the
+    /// price features, e.g. `["RSI14", "ATR"]`.
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// When the run finishes, point each stock's serving model (`models/current/`) at this
+    /// run's final groves (stocks whose test MSE is complete only).
+    #[serde(default = "default_promote")]
+    pub promote: bool,
     /// Accept an MSE averaged over fewer groves than planned when some keep failing.
     #[serde(default)]
     pub allow_missing: bool,
@@ -194,6 +238,19 @@ impl Default for RunSpec {
 }
 
 impl RunSpec {
+    /// What the forest learns, resolved.
+    pub fn target(&self) -> Target {
+        self.target.unwrap_or(match self.method {
+            Some(Method::Original) => Target::Level,
+            None => DEFAULT_TARGET,
+        })
+    }
+
+    /// Input columns of the forest, in order.
+    pub fn model_inputs(&self) -> Vec<String> {
+        crate::features::model_inputs(self.target(), &self.features)
+    }
+
     /// The settings of the grid, in the order of the manifest (feat outer, samp inner).
     pub fn grid(&self) -> Vec<Setting> {
         self.feat
@@ -206,8 +263,15 @@ impl RunSpec {
     /// `grid max_features [5, 7, 9] × min_samples_split [5, 15, 25] · 3 groves × 100 trees,
     /// final 30 × 25 · split chronological (seed 2019)`.
     pub fn summary(&self) -> String {
+        let extras = if self.features.is_empty() {
+            String::new()
+        } else {
+            format!(" + {}", self.features.join(","))
+        };
         format!(
-            "grid max_features {:?} × min_samples_split {:?} · {} groves × {} trees, final {} × {} · split {} (seed {})",
+            "target {} {} min ahead{extras} · grid max_features {:?} × min_samples_split {:?} · {} groves × {} trees, final {} × {} · split {} (seed {})",
+            self.target(),
+            self.horizon,
             self.feat,
             self.samp,
             self.groves,
@@ -245,7 +309,7 @@ mod tests {
         };
         assert_eq!(
             spec.summary(),
-            "grid max_features [5, 9] × min_samples_split [25] · 2 groves × 8 trees, final 3 × 6 · split random (seed 7)"
+            "target change 1 min ahead · grid max_features [5, 9] × min_samples_split [25] · 2 groves × 8 trees, final 3 × 6 · split random (seed 7)"
         );
     }
 

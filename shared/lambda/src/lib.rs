@@ -5,10 +5,12 @@
 //! `StoreUnavailable`, … — see [`groves_stages::StageError::kind`]).
 //!
 //! A function crate's `main` wires its own stage: [`serve_unit`] for a unit of work,
-//! [`parent::serve`] for the parent, [`trigger::serve`] for the S3 trigger.
+//! [`parent::serve`] for the parent, [`trigger::serve`] for the S3 trigger, [`predict::serve`]
+//! for the prediction API behind a Function URL.
 
 pub mod invoker;
 pub mod parent;
+pub mod predict;
 pub mod trigger;
 
 use std::future::Future;

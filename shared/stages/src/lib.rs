@@ -11,6 +11,8 @@
 //! | test-full | [`test_full`] |
 //! | timing-metrics | [`timing_metrics`] |
 //!
+//! [`promote`] points a stock's serving model at a finished run's final groves.
+//!
 //! Each module's `handle` is what the stage's Lambda function and the in-process pool run;
 //! [`dispatch`] runs any stage's event in this process.
 
@@ -22,6 +24,7 @@ pub mod param_preds;
 pub mod pred_mses;
 pub mod predictions;
 pub mod processing;
+pub mod promote;
 pub mod tables;
 pub mod test_full;
 pub mod timing_metrics;

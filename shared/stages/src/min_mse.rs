@@ -109,6 +109,8 @@ pub async fn min_mse(store: &dyn Store, e: &StockEvent) -> Result<Best> {
             Column::new("mse".into(), [best.mse]),
             Column::new("groves".into(), [best.groves]),
             Column::new("settings_compared".into(), [best.settings_compared]),
+            Column::new("target".into(), [spec.target().as_str()]),
+            Column::new("horizon".into(), [spec.horizon]),
         ],
     )
     .map_err(table_err(&key))?;

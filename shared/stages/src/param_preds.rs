@@ -70,22 +70,26 @@ pub async fn param_preds(
     threads: usize,
 ) -> Result<GroveReport> {
     let mut clock = Clock::start(e.invoked_at);
-    let train = load_xy(store, &e.run, &e.stock, &[Split::Train]).await?;
-    let val = load_xy(store, &e.run, &e.stock, &[Split::Validation]).await?;
+    let train = load_xy(store, &e.run, &e.stock, &[Split::Train], e.target).await?;
+    let val = load_xy(store, &e.run, &e.stock, &[Split::Validation], e.target).await?;
     clock.read_done();
 
     let params = search_params(e, threads);
     let seed = params.seed;
     let stock = e.stock.to_string();
     let (rows_train, rows_validation) = (train.y.len(), val.y.len());
+    let target = e.target;
     let (preds, val) = blocking(move || {
         let forest = Forest::fit(&train.x, &train.y, &params)?;
         drop(train);
-        forest.predict(&val.x).map(|p| (p, val))
+        let mut preds = forest.predict(&val.x)?;
+        // Stored as levels, whatever was learnt: the settings are judged on the level.
+        val.to_level(target, &mut preds);
+        Ok((preds, val))
     })
     .await
     .map_err(|source| StageError::Forest { stock, source })?;
-    let grove_mse = mse(&preds, &val.y);
+    let grove_mse = mse(&preds, &val.level);
     clock.compute_done();
 
     let setting = e.setting();

@@ -6,6 +6,7 @@
 use groves_core::events::StockEvent;
 use groves_core::ids::{RunId, Symbol};
 use groves_core::layout::{self, Split};
+use groves_core::spec::RunSpec;
 use groves_core::stage::Stage;
 use groves_store::Store;
 use polars_core::prelude::*;
@@ -89,7 +90,7 @@ pub async fn pred_mses(store: &dyn Store, e: &StockEvent) -> Result<PredMsesRepo
     clock.compute_done();
 
     let key = layout::pred_mses_key(&e.run, &e.stock);
-    let df = scores_frame(&e.stock, y.len(), &settings).map_err(table_err(&key))?;
+    let df = scores_frame(&e.stock, y.len(), &settings, &spec).map_err(table_err(&key))?;
     write_table(store, &key, df).await?;
     clock.write_done();
     clock
@@ -112,7 +113,12 @@ fn join_groves(g: &[u32]) -> String {
         .join(" ")
 }
 
-fn scores_frame(stock: &Symbol, rows: usize, s: &[SettingScore]) -> PolarsResult<DataFrame> {
+fn scores_frame(
+    stock: &Symbol,
+    rows: usize,
+    s: &[SettingScore],
+    spec: &RunSpec,
+) -> PolarsResult<DataFrame> {
     let n = s.len();
     DataFrame::new(
         n,
@@ -136,6 +142,8 @@ fn scores_frame(stock: &Symbol, rows: usize, s: &[SettingScore]) -> PolarsResult
                     .collect::<Vec<_>>(),
             ),
             Column::new("rows_validation".into(), vec![rows as u64; n]),
+            Column::new("target".into(), vec![spec.target().as_str(); n]),
+            Column::new("horizon".into(), vec![spec.horizon; n]),
         ],
     )
 }

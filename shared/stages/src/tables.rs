@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use forest::Matrix;
-use groves_core::features::{self, ROW, TARGET};
+use groves_core::features::{self, Target, N_LAGS, ROW, TARGET, TYPPRICE};
 use groves_core::ids::{RunId, Symbol};
 use groves_core::layout::{self, Split};
 use groves_core::spec::RunSpec;
@@ -122,34 +122,115 @@ pub async fn read_split(
 /// One or more splits of a stock, ready to train on or predict.
 pub struct Xy {
     pub x: Matrix,
+    /// What the forest learns ([`Target::learnt`]).
     pub y: Vec<f64>,
+    /// The level to forecast (`TYPPRICE_TARGET`).
+    pub level: Vec<f64>,
+    /// `TYPPRICE` now: the naive forecast, and the base a predicted change is added to.
+    pub typprice: Vec<f64>,
     pub rows: Vec<u32>,
 }
 
-/// Reads `splits` of `stock` (concatenated in the given order) as the feature matrix, the target
-/// and the row numbers.
+impl Xy {
+    /// The level forecasts from the forest's predictions on these rows.
+    pub fn to_level(&self, target: Target, predicted: &mut [f64]) {
+        for (p, &now) in predicted.iter_mut().zip(&self.typprice) {
+            *p = target.level(*p, now);
+        }
+    }
+}
+
+/// The extra feature columns of a processed split: those that are neither the fixed columns
+/// nor the target, in table order.
+pub fn extra_feature_columns(df: &DataFrame) -> Vec<String> {
+    let fixed: Vec<String> = [ROW, features::DATE, TARGET]
+        .iter()
+        .chain(features::CALENDAR.iter())
+        .map(|s| s.to_string())
+        .chain(features::feature_names())
+        .collect();
+    df.get_column_names()
+        .into_iter()
+        .map(|n| n.to_string())
+        .filter(|n| !fixed.contains(n))
+        .collect()
+}
+
+/// Reads `splits` of `stock` (concatenated in the given order) as the feature matrix of
+/// `target`, what it learns, the level and the row numbers.
 pub async fn load_xy(
     store: &dyn Store,
     run: &RunId,
     stock: &Symbol,
     splits: &[Split],
+    target: Target,
 ) -> Result<Xy> {
-    let names = features::feature_names();
-    let mut columns: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
-    let (mut y, mut rows) = (Vec::new(), Vec::new());
+    let mut extras: Option<Vec<String>> = None;
+    let mut prices: Vec<Vec<f64>> = vec![Vec::new(); N_LAGS + 1];
+    let mut extra_columns: Vec<Vec<f64>> = Vec::new();
+    let (mut level, mut rows) = (Vec::new(), Vec::new());
     for split in splits {
         let (key, df) = read_split(store, run, stock, *split).await?;
-        for (col, name) in columns.iter_mut().zip(&names) {
+        let names = extra_feature_columns(&df);
+        match &extras {
+            None => {
+                extra_columns = vec![Vec::new(); names.len()];
+                extras = Some(names);
+            }
+            Some(first) if *first != names => {
+                return Err(StageError::Invalid(format!(
+                    "{key}: extra feature columns {names:?} differ from the other splits' {first:?}"
+                )))
+            }
+            Some(_) => {}
+        }
+        for (k, col) in prices.iter_mut().enumerate() {
+            let name = if k == 0 {
+                TYPPRICE.to_string()
+            } else {
+                features::lag_name(k)
+            };
+            col.extend(f64_column(&df, &key, &name)?);
+        }
+        for (col, name) in extra_columns.iter_mut().zip(extras.iter().flatten()) {
             col.extend(f64_column(&df, &key, name)?);
         }
-        y.extend(f64_column(&df, &key, TARGET)?);
+        level.extend(f64_column(&df, &key, TARGET)?);
         rows.extend(row_column(&df, &key)?);
     }
+    let extras = extras.unwrap_or_default();
+    let typprice = prices[0].clone();
+    let base: Vec<Vec<f64>> = match target {
+        Target::Level => prices,
+        // The same subtraction as `features::base_row`, which serving uses.
+        Target::Change => (1..=N_LAGS)
+            .map(|k| {
+                prices[0]
+                    .iter()
+                    .zip(&prices[k])
+                    .map(|(now, lag)| now - lag)
+                    .collect()
+            })
+            .collect(),
+    };
+    let names = features::model_inputs(target, &extras);
+    let columns = base.into_iter().chain(extra_columns).collect();
     let x = Matrix::from_columns(names, columns).map_err(|source| StageError::Forest {
         stock: stock.to_string(),
         source,
     })?;
-    Ok(Xy { x, y, rows })
+    let y = level
+        .iter()
+        .zip(&typprice)
+        .map(|(&l, &now)| target.learnt(l, now))
+        .collect();
+    Ok(Xy {
+        x,
+        y,
+        level,
+        typprice,
+        rows,
+    })
 }
 
 /// Reads the run's manifest.

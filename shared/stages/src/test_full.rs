@@ -2,7 +2,7 @@
 //! forecast's ("next minute = this minute") and their ratio, the forest's skill.
 
 use groves_core::events::StockEvent;
-use groves_core::features::{DATE, ROW, TYPPRICE};
+use groves_core::features::{Target, DATE, ROW, TYPPRICE};
 use groves_core::layout::{self, Split};
 use groves_core::stage::Stage;
 use groves_store::Store;
@@ -32,6 +32,8 @@ pub struct TestResult {
     /// test MSE / naive MSE: below 1 the forest beats "next minute = this minute".
     pub skill_ratio: Option<f64>,
     pub rows_test: usize,
+    pub target: Target,
+    pub horizon: u32,
 }
 
 /// The unit of work, as its Lambda function and the in-process pool run it.
@@ -77,6 +79,8 @@ pub async fn test_full(store: &dyn Store, e: &StockEvent) -> Result<TestResult> 
         naive_mse,
         skill_ratio: test_mse.map(|m| m / naive_mse),
         rows_test: y.len(),
+        target: spec.target(),
+        horizon: spec.horizon,
     };
     clock.compute_done();
 
@@ -121,6 +125,8 @@ fn result_frame(r: &TestResult) -> PolarsResult<DataFrame> {
             Column::new("groves_found".into(), [r.groves_found]),
             Column::new("missing".into(), [missing.join(" ")]),
             Column::new("rows_test".into(), [r.rows_test as u64]),
+            Column::new("target".into(), [r.target.as_str()]),
+            Column::new("horizon".into(), [r.horizon]),
         ],
     )
 }

@@ -58,8 +58,9 @@ pub async fn train_full(
 ) -> Result<FinalGroveReport> {
     let mut clock = Clock::start(e.invoked_at);
     let best = read_best(store, &e.run, &e.stock).await?;
-    let train = load_xy(store, &e.run, &e.stock, &[Split::Train, Split::Validation]).await?;
-    let test = load_xy(store, &e.run, &e.stock, &[Split::Test]).await?;
+    let splits = [Split::Train, Split::Validation];
+    let train = load_xy(store, &e.run, &e.stock, &splits, e.target).await?;
+    let test = load_xy(store, &e.run, &e.stock, &[Split::Test], e.target).await?;
     clock.read_done();
 
     let params = ForestParams {
@@ -79,10 +80,12 @@ pub async fn train_full(
     let seed = params.seed;
     let (rows_train, rows_test) = (train.y.len(), test.y.len());
     let stock = e.stock.to_string();
+    let target = e.target;
     let (preds, model, test) = blocking(move || {
         let mut forest = Forest::fit(&train.x, &train.y, &params)?;
         drop(train);
-        let preds = forest.predict(&test.x)?;
+        let mut preds = forest.predict(&test.x)?;
+        test.to_level(target, &mut preds);
         // The thread count is this machine's business, not the model's: the stored grove is
         // the same bytes whatever it was trained with.
         forest.set_n_threads(None)?;
@@ -90,7 +93,7 @@ pub async fn train_full(
     })
     .await
     .map_err(|source| StageError::Forest { stock, source })?;
-    let grove_test_mse = mse(&preds, &test.y);
+    let grove_test_mse = mse(&preds, &test.level);
     clock.compute_done();
 
     let model_bytes = model.len();

@@ -31,7 +31,7 @@ pub enum RawError {
     #[error("{file}: missing column `{column}` (header: {header})")]
     MissingColumn {
         file: String,
-        column: &'static str,
+        column: String,
         header: String,
     },
     #[error("{file}: column `{column}` appears more than once in the header")]
@@ -53,7 +53,7 @@ pub enum RawError {
     BadCell {
         file: String,
         row: u64,
-        column: &'static str,
+        column: String,
         value: String,
         problem: &'static str,
     },
@@ -72,13 +72,16 @@ pub struct RawSeries {
     pub times: Vec<BarTime>,
     /// `None` for an empty or `NaN` cell (pandas' missing value).
     pub typprice: Vec<Option<f64>>,
+    /// The extra columns asked for, in that order; `None` where empty or `NaN`.
+    pub extras: Vec<Vec<Option<f64>>>,
 }
 
-/// Reads `path` (named `file` in errors): only `date` and `TYPPRICE`, found by name.
+/// Reads `path` (named `file` in errors): only `date`, `TYPPRICE` and the `extras` columns,
+/// found by name.
 ///
 /// The file is read and scanned a block at a time on every core ([`scan`]); a file with quoted
 /// fields that the scanner cannot read is read with polars instead.
-pub fn read_raw(path: &Path, file: &str) -> Result<RawSeries, RawError> {
+pub fn read_raw(path: &Path, file: &str, extras: &[String]) -> Result<RawSeries, RawError> {
     let io = |source| RawError::Io {
         file: file.to_string(),
         source,
@@ -98,16 +101,20 @@ pub fn read_raw(path: &Path, file: &str) -> Result<RawSeries, RawError> {
         n_fields: header.len(),
         date: column_index(&header, DATE_COLUMN, file)?,
         price: column_index(&header, TYPPRICE, file)?,
+        extras: extras
+            .iter()
+            .map(|name| Ok((column_index(&header, name, file)?, name.clone())))
+            .collect::<Result<_, RawError>>()?,
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let scanned = match scan::scan(&src, head.len() as u64, cols, threads, scan::BLOCK) {
+    let scanned = match scan::scan(&src, head.len() as u64, &cols, threads, scan::BLOCK) {
         Ok(s) => s,
         Err(scan::ScanFailure::Io(e)) => return Err(io(e)),
         // A quoted field can hide a comma or a line break from the scanner, or quote a needed
         // cell: polars reads such a file properly (and is the judge of what is wrong in it).
         // Searched only now, so a clean file is read once.
         Err(scan::ScanFailure::Line(_)) if contains_quote(&src).map_err(io)? => {
-            return read_raw_polars(path, file, header, layout)
+            return read_raw_polars(path, file, header, layout, extras)
         }
         Err(scan::ScanFailure::Line(e)) => return Err(scan_error(e, file, header.len())),
     };
@@ -122,6 +129,7 @@ pub fn read_raw(path: &Path, file: &str) -> Result<RawSeries, RawError> {
         truncated_last_line: scanned.truncated_last_line,
         times: scanned.times,
         typprice: scanned.typprice,
+        extras: scanned.extras,
     })
 }
 
@@ -190,6 +198,7 @@ fn read_raw_polars(
     file: &str,
     header: Vec<String>,
     layout: Layout,
+    extras: &[String],
 ) -> Result<RawSeries, RawError> {
     let io = |source| RawError::Io {
         file: file.to_string(),
@@ -205,7 +214,7 @@ fn read_raw_polars(
         }
     }
 
-    let df = read_columns(path, &header).map_err(|e| {
+    let df = read_columns(path, &header, extras).map_err(|e| {
         find_bad_row(path, file, &header).unwrap_or_else(|| RawError::Parse {
             file: file.to_string(),
             message: e.to_string(),
@@ -231,14 +240,22 @@ fn read_raw_polars(
     let prices = df.column(TYPPRICE).map_err(parse_err)?;
     let prices = prices.f64().map_err(parse_err)?;
 
+    let extra_columns = extras
+        .iter()
+        .map(|name| {
+            let c = df.column(name).map_err(parse_err)?;
+            Ok(c.f64().map_err(parse_err)?.clone())
+        })
+        .collect::<Result<Vec<_>, RawError>>()?;
+    let mut extra_values: Vec<Vec<Option<f64>>> = vec![Vec::with_capacity(keep); extras.len()];
     let mut times = Vec::with_capacity(keep);
     let mut typprice = Vec::with_capacity(keep);
     for (i, (d, p)) in dates.iter().zip(prices.iter()).take(keep).enumerate() {
         let row = i as u64 + 2;
-        let cell = |value: &str, column, problem| RawError::BadCell {
+        let cell = |value: &str, column: &str, problem| RawError::BadCell {
             file: file.to_string(),
             row,
-            column,
+            column: column.to_string(),
             value: value.to_string(),
             problem,
         };
@@ -250,6 +267,13 @@ fn read_raw_polars(
             None => None,
         };
         typprice.push(p);
+        for ((name, column), values) in extras.iter().zip(&extra_columns).zip(&mut extra_values) {
+            values.push(match column.get(i) {
+                Some(v) if v.is_infinite() => return Err(cell(&v.to_string(), name, "not finite")),
+                Some(v) if v.is_nan() => None,
+                v => v,
+            });
+        }
     }
     Ok(RawSeries {
         layout,
@@ -257,6 +281,7 @@ fn read_raw_polars(
         truncated_last_line: truncated,
         times,
         typprice,
+        extras: extra_values,
     })
 }
 
@@ -287,13 +312,13 @@ fn parse_header(line: &[u8], file: &str) -> Result<Vec<String>, RawError> {
     Ok(line.split(',').map(|s| s.trim().to_string()).collect())
 }
 
-fn column_index(header: &[String], column: &'static str, file: &str) -> Result<usize, RawError> {
+fn column_index(header: &[String], column: &str, file: &str) -> Result<usize, RawError> {
     header
         .iter()
         .position(|h| h == column)
         .ok_or_else(|| RawError::MissingColumn {
             file: file.to_string(),
-            column,
+            column: column.to_string(),
             header: header.join(","),
         })
 }
@@ -342,21 +367,22 @@ fn check_header(header: &[String], file: &str) -> Result<Layout, RawError> {
     })
 }
 
-fn read_columns(path: &Path, header: &[String]) -> PolarsResult<DataFrame> {
-    // The whole schema is given so polars infers nothing; only two columns are parsed.
+fn read_columns(path: &Path, header: &[String], extras: &[String]) -> PolarsResult<DataFrame> {
+    // The whole schema is given so polars infers nothing; only the needed columns are parsed.
     let mut schema = Schema::with_capacity(header.len());
     for name in header {
-        let dtype = if name == TYPPRICE {
+        let dtype = if name == TYPPRICE || extras.contains(name) {
             DataType::Float64
         } else {
             DataType::String
         };
         schema.with_column(name.as_str().into(), dtype);
     }
-    let columns: Arc<[PlSmallStr]> = Arc::from([
-        PlSmallStr::from_static(DATE_COLUMN),
-        PlSmallStr::from_static(TYPPRICE),
-    ]);
+    let columns: Arc<[PlSmallStr]> = [DATE_COLUMN, TYPPRICE]
+        .into_iter()
+        .map(PlSmallStr::from)
+        .chain(extras.iter().map(|e| PlSmallStr::from(e.as_str())))
+        .collect();
     CsvReadOptions::default()
         .with_has_header(true)
         .with_schema(Some(Arc::new(schema)))
@@ -453,7 +479,7 @@ fn find_bad_row(path: &Path, file: &str, header: &[String]) -> Option<RawError> 
             return Some(RawError::BadCell {
                 file: file.to_string(),
                 row,
-                column: "TYPPRICE",
+                column: TYPPRICE.to_string(),
                 value: t.to_string(),
                 problem: "not a number",
             });

@@ -22,12 +22,14 @@ use super::price_cell;
 /// Bytes a thread reads at a time: a few hundred lines, small enough to stay in L2.
 pub(crate) const BLOCK: usize = 256 * 1024;
 
-/// Where the two needed fields sit in a line of `n_fields` fields.
-#[derive(Debug, Clone, Copy)]
+/// Where the needed fields sit in a line of `n_fields` fields.
+#[derive(Debug, Clone)]
 pub(crate) struct Columns {
     pub n_fields: usize,
     pub date: usize,
     pub price: usize,
+    /// Extra feature columns: (field index, name), in the order asked for.
+    pub extras: Vec<(usize, String)>,
 }
 
 /// What is wrong with a line, before the file name and line number are attached.
@@ -37,7 +39,7 @@ pub(crate) enum Problem {
         found: usize,
     },
     BadCell {
-        column: &'static str,
+        column: String,
         value: String,
         problem: &'static str,
     },
@@ -65,6 +67,8 @@ pub(crate) struct Scanned {
     pub truncated_last_line: bool,
     pub times: Vec<BarTime>,
     pub typprice: Vec<Option<f64>>,
+    /// Per extra column (in `Columns::extras` order), its values; `None` where empty or NaN.
+    pub extras: Vec<Vec<Option<f64>>>,
 }
 
 /// Bytes read at an offset, by several threads at once.
@@ -108,7 +112,7 @@ pub(crate) fn read_full(src: &dyn Source, buf: &mut [u8], offset: u64) -> io::Re
 pub(crate) fn scan(
     src: &dyn Source,
     body: u64,
-    cols: Columns,
+    cols: &Columns,
     threads: usize,
     block: usize,
 ) -> Result<Scanned, ScanFailure> {
@@ -141,7 +145,10 @@ pub(crate) fn scan(
     };
 
     let mut lines_before = 0u64;
-    let mut out = Scanned::default();
+    let mut out = Scanned {
+        extras: vec![Vec::new(); cols.extras.len()],
+        ..Scanned::default()
+    };
     for c in outs {
         let c = c.map_err(ScanFailure::Io)?;
         if let Some((line, problem)) = c.error {
@@ -154,10 +161,13 @@ pub(crate) fn scan(
         out.rows_read += c.times.len() as u64;
         // The first chunk's vectors are taken as they are, later ones appended.
         if out.times.is_empty() {
-            (out.times, out.typprice) = (c.times, c.typprice);
+            (out.times, out.typprice, out.extras) = (c.times, c.typprice, c.extras);
         } else {
             out.times.extend_from_slice(&c.times);
             out.typprice.extend_from_slice(&c.typprice);
+            for (all, part) in out.extras.iter_mut().zip(&c.extras) {
+                all.extend_from_slice(part);
+            }
         }
         if c.truncated {
             out.truncated_last_line = true;
@@ -180,19 +190,21 @@ struct Chunk {
     lines: u64,
     times: Vec<BarTime>,
     typprice: Vec<Option<f64>>,
+    extras: Vec<Vec<Option<f64>>>,
     truncated: bool,
     /// The first bad line, numbered within this chunk from 1.
     error: Option<(u64, Problem)>,
 }
 
 /// The lines that start in `r`, read a block at a time (the last one read on to its end).
-fn scan_range(src: &dyn Source, r: Share, cols: Columns, block: usize) -> io::Result<Chunk> {
+fn scan_range(src: &dyn Source, r: Share, cols: &Columns, block: usize) -> io::Result<Chunk> {
     // Lines in the real files are about 1 kB; this guess only sizes the vectors.
     let guess = ((r.end - r.start) / 512 + 1) as usize;
     let mut out = Chunk {
         lines: 0,
         times: Vec::with_capacity(guess),
         typprice: Vec::with_capacity(guess),
+        extras: vec![Vec::with_capacity(guess); cols.extras.len()],
         truncated: false,
         error: None,
     };
@@ -273,7 +285,7 @@ fn scan_range(src: &dyn Source, r: Share, cols: Columns, block: usize) -> io::Re
 
 /// Parses the lines of `chunk` into `out`; returns whether a bad line stopped it. Only the
 /// file's last line is ever passed without its line break.
-fn scan_lines(chunk: &[u8], cols: Columns, out: &mut Chunk) -> bool {
+fn scan_lines(chunk: &[u8], cols: &Columns, out: &mut Chunk) -> bool {
     let mut start = 0;
     let mut ends = memchr_iter(b'\n', chunk);
     while start < chunk.len() {
@@ -290,7 +302,7 @@ fn scan_lines(chunk: &[u8], cols: Columns, out: &mut Chunk) -> bool {
         if line.is_empty() {
             continue;
         }
-        match parse_line(line, cols) {
+        match parse_line(line, cols, &mut out.extras) {
             Ok((t, p)) => {
                 out.times.push(t);
                 out.typprice.push(p);
@@ -308,29 +320,66 @@ fn scan_lines(chunk: &[u8], cols: Columns, out: &mut Chunk) -> bool {
     false
 }
 
-fn parse_line(line: &[u8], cols: Columns) -> Result<(BarTime, Option<f64>), Problem> {
+/// Parses a line's date and price, and pushes its extra cells onto `extras` (only once the
+/// whole line is known good, so the columns stay the same length).
+fn parse_line(
+    line: &[u8],
+    cols: &Columns,
+    extras: &mut [Vec<Option<f64>>],
+) -> Result<(BarTime, Option<f64>), Problem> {
     let found = bytecount::count(line, b',') + 1;
     if found != cols.n_fields {
         return Err(Problem::Ragged { found });
     }
-    let cell = |column, value: &[u8], problem| Problem::BadCell {
-        column,
+    let cell = |column: &str, value: &[u8], problem| Problem::BadCell {
+        column: column.to_string(),
         value: String::from_utf8_lossy(value).into_owned(),
         problem,
     };
     let date = field(line, cols.date, cols.n_fields);
     let time = parse_bar_time_bytes(date.trim_ascii()).map_err(|p| cell("date", date, p))?;
     let raw = field(line, cols.price, cols.n_fields);
+    let price = match number_cell(raw).map_err(|p| cell("TYPPRICE", raw, p))? {
+        Some(v) => price_cell(v).map_err(|p| cell("TYPPRICE", raw, p))?,
+        None => None,
+    };
+    if !cols.extras.is_empty() {
+        // One pass finds every field's start; extras are few but anywhere in the line.
+        let mut starts = Vec::with_capacity(cols.n_fields + 1);
+        starts.push(0);
+        starts.extend(memchr_iter(b',', line).map(|i| i + 1));
+        starts.push(line.len() + 1);
+        let mut values = Vec::with_capacity(cols.extras.len());
+        for (idx, name) in &cols.extras {
+            let raw = &line[starts[*idx]..starts[idx + 1] - 1];
+            values.push(extra_cell(raw).map_err(|p| cell(name, raw, p))?);
+        }
+        for (column, v) in extras.iter_mut().zip(values) {
+            column.push(v);
+        }
+    }
+    Ok((time, price))
+}
+
+/// A numeric cell: `None` when empty or NaN (pandas' missing value).
+fn number_cell(raw: &[u8]) -> Result<Option<f64>, &'static str> {
     let text = raw.trim_ascii();
     if text.is_empty() {
-        return Ok((time, None));
+        return Ok(None);
     }
     let value: f64 = std::str::from_utf8(text)
         .ok()
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| cell("TYPPRICE", raw, "not a number"))?;
-    let price = price_cell(value).map_err(|p| cell("TYPPRICE", raw, p))?;
-    Ok((time, price))
+        .ok_or("not a number")?;
+    Ok((!value.is_nan()).then_some(value))
+}
+
+/// An extra feature's cell: any finite number, or missing.
+fn extra_cell(raw: &[u8]) -> Result<Option<f64>, &'static str> {
+    match number_cell(raw)? {
+        Some(v) if v.is_infinite() => Err("not finite"),
+        v => Ok(v),
+    }
 }
 
 /// Field `idx` of a line known to have `n` fields: reached from whichever end is nearer.
@@ -371,7 +420,7 @@ mod tests {
     /// Scans `text` as a body with `threads` threads, reading blocks of every size from one
     /// byte up (they must all agree).
     fn scan(text: &[u8], cols: Columns, threads: usize) -> Result<Scanned, ScanError> {
-        let run = |block| match super::scan(&text, 0, cols, threads, block) {
+        let run = |block| match super::scan(&text, 0, &cols, threads, block) {
             Ok(s) => Ok(s),
             Err(ScanFailure::Line(e)) => Err(e),
             Err(ScanFailure::Io(e)) => panic!("{e}"),
@@ -387,6 +436,7 @@ mod tests {
         n_fields: 4,
         date: 0,
         price: 2,
+        extras: Vec::new(),
     };
 
     #[test]
@@ -419,10 +469,7 @@ mod tests {
             assert_eq!(e.line, 40, "threads {threads}");
             assert!(matches!(
                 e.problem,
-                Problem::BadCell {
-                    column: "TYPPRICE",
-                    ..
-                }
+                Problem::BadCell { ref column, .. } if column == "TYPPRICE"
             ));
         }
     }
@@ -438,7 +485,7 @@ mod tests {
         let start = file.find('\n').unwrap() as u64 + 1;
         for threads in [1, 2, 5, 40] {
             for block in [1, 3, 100, BLOCK] {
-                match super::scan(&file.as_bytes(), start, COLS, threads, block) {
+                match super::scan(&file.as_bytes(), start, &COLS, threads, block) {
                     Ok(got) => assert_eq!(got, alone, "threads {threads} block {block}"),
                     Err(e) => panic!("threads {threads} block {block}: {e:?}"),
                 }
@@ -462,6 +509,44 @@ mod tests {
         );
         let e = scan(format!("{good}{good}a,b,c,d,e").as_bytes(), COLS, 1).unwrap_err();
         assert_eq!(e.problem, Problem::Ragged { found: 5 });
+    }
+
+    #[test]
+    fn extra_columns_are_read_by_position_and_named_in_errors() {
+        let cols = Columns {
+            extras: vec![(3, "RSI14".into()), (1, "volume".into())],
+            ..COLS
+        };
+        let mut text = String::new();
+        for m in 0..40 {
+            let rsi = if m == 0 {
+                String::new()
+            } else {
+                format!("{m}.5")
+            };
+            text.push_str(&format!(
+                "2015-02-02 10:{m:02}:00+05:30,{m},{}.5,{rsi}\n",
+                m + 1
+            ));
+        }
+        let got = scan(text.as_bytes(), cols.clone(), 1).unwrap();
+        assert_eq!(got.extras[0][0], None);
+        assert_eq!(got.extras[0][39], Some(39.5));
+        assert_eq!(got.extras[1][7], Some(7.0));
+        for threads in [2, 3, 9] {
+            assert_eq!(scan(text.as_bytes(), cols.clone(), threads).unwrap(), got);
+        }
+        let bad = text.replacen(",12.5\n", ",x\n", 1);
+        let e = scan(bad.as_bytes(), cols.clone(), 2).unwrap_err();
+        assert_eq!(e.line, 13);
+        match e.problem {
+            Problem::BadCell { column, value, .. } => {
+                assert_eq!((column.as_str(), value.as_str()), ("RSI14", "x"))
+            }
+            other => panic!("{other:?}"),
+        }
+        let inf = text.replacen(",12.5\n", ",inf\n", 1);
+        assert!(scan(inf.as_bytes(), cols, 1).is_err());
     }
 
     #[test]

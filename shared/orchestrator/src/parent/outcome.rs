@@ -26,6 +26,10 @@ pub struct RunOutcome {
     /// Grove stages where some groves failed but the run allowed it: stock → missing units.
     pub accepted_missing: BTreeMap<String, Vec<String>>,
     pub stages: Vec<StageLog>,
+    /// Stocks whose serving model now points at this run, and those that could not be
+    /// promoted (with why); both empty when the run does not promote.
+    pub promoted: Vec<String>,
+    pub not_promoted: Vec<(String, String)>,
 }
 
 impl RunOutcome {

@@ -57,6 +57,8 @@ pub fn stage_units(
                     split: spec.split,
                     seed: spec.seed,
                     lags: spec.lags,
+                    horizon: spec.horizon,
+                    features: spec.features.clone(),
                     invoked_at: None,
                 };
                 out.push((Unit::Stock(stock.clone()), enc(serde_json::to_value(e))?));
@@ -75,6 +77,7 @@ pub fn stage_units(
                             pred_num: grove,
                             run: run.clone(),
                             seed: spec.seed,
+                            target: spec.target(),
                             invoked_at: None,
                         };
                         out.push((e.unit(), enc(serde_json::to_value(e))?));
@@ -98,6 +101,7 @@ pub fn stage_units(
                         pred_num: grove,
                         run: run.clone(),
                         seed: spec.seed,
+                        target: spec.target(),
                         invoked_at: None,
                     };
                     out.push((e.unit(), enc(serde_json::to_value(e))?));

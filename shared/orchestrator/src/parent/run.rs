@@ -2,6 +2,7 @@
 
 use groves_core::spec::RunSpec;
 use groves_core::stage::RUN_STAGES;
+use groves_stages::promote::{promote, Promotion};
 use groves_stages::StageError;
 use groves_store::Store;
 
@@ -55,7 +56,20 @@ pub async fn drive_run(
     }
     let mut failed = policy.failed;
     failed.sort_by(|a, b| a.stock.cmp(&b.stock));
+    let (mut promoted, mut not_promoted) = (Vec::new(), Vec::new());
+    if spec.promote {
+        for p in promote(store, &run, &policy.active).await? {
+            match p {
+                Promotion::Promoted(p) => promoted.push(p.stock.to_string()),
+                Promotion::Refused { stock, reason } => {
+                    not_promoted.push((stock.to_string(), reason))
+                }
+            }
+        }
+    }
     Ok(DriveOutcome::Finished(RunOutcome {
+        promoted,
+        not_promoted,
         run,
         stocks_done: policy.active.iter().map(|s| s.to_string()).collect(),
         failed,

@@ -83,6 +83,8 @@ async fn prepare(store: &dyn Store, spec: &RunSpec, upload: Option<&str>) -> Res
         spec.stocks.sort();
     }
     spec.bucket = None;
+    // The manifest says what is learnt, whatever the defaults become later.
+    spec.target = Some(spec.target());
     if spec.run.is_none() {
         let params = serde_json::to_vec(&spec)
             .map_err(|e| StageError::Invalid(format!("encoding the run: {e}")))?;

@@ -15,6 +15,8 @@ pub struct Bars {
     /// `TYPPRICE` by bar, `NaN` where missing (kept rows never read one: every price of their
     /// window is present).
     pub prices: Vec<f64>,
+    /// The extra feature columns by bar, `NaN` where missing (never on a kept row).
+    pub extras: Vec<Vec<f64>>,
     /// Indices into `times` of the kept rows, ascending.
     pub rows: Vec<u32>,
 }
@@ -32,15 +34,16 @@ pub fn build_bars(raw: RawSeries, opts: &ProcessingOptions) -> (Bars, Processing
         .count() as u64;
     let repeated = raw.times.windows(2).any(|w| w[1].utc_ms == w[0].utc_ms);
     let mut conflicting = 0u64;
-    let (times, typprice) = if rows_out_of_order == 0 && !repeated {
+    let (times, typprice, extras) = if rows_out_of_order == 0 && !repeated {
         // The usual file: already in order, nothing to drop, nothing to copy.
-        (raw.times, raw.typprice)
+        (raw.times, raw.typprice, raw.extras)
     } else {
         // Stable: among equal timestamps the first in file order comes first and is kept.
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.sort_by_key(|&i| raw.times[i as usize].utc_ms);
         let mut times: Vec<BarTime> = Vec::with_capacity(n);
         let mut typprice: Vec<Option<f64>> = Vec::with_capacity(n);
+        let mut extras: Vec<Vec<Option<f64>>> = vec![Vec::with_capacity(n); raw.extras.len()];
         for &i in &order {
             let (t, p) = (raw.times[i as usize], raw.typprice[i as usize]);
             if times.last().is_some_and(|last| last.utc_ms == t.utc_ms) {
@@ -52,11 +55,15 @@ pub fn build_bars(raw: RawSeries, opts: &ProcessingOptions) -> (Bars, Processing
             }
             times.push(t);
             typprice.push(p);
+            for (sorted, column) in extras.iter_mut().zip(&raw.extras) {
+                sorted.push(column[i as usize]);
+            }
         }
-        (times, typprice)
+        (times, typprice, extras)
     };
 
     let m = times.len();
+    let h = opts.horizon.max(1) as usize;
     let day = |i: usize| times[i].local_ms.div_euclid(DAY_MS);
     let mut rows = Vec::with_capacity(m);
     for i in 0..m {
@@ -64,11 +71,13 @@ pub fn build_bars(raw: RawSeries, opts: &ProcessingOptions) -> (Bars, Processing
             dropped.missing_typprice += 1;
         } else if i < N_LAGS {
             dropped.warmup += 1;
-        } else if i + 1 >= m {
+        } else if i + h >= m {
             dropped.no_next_row += 1;
-        } else if typprice[i - N_LAGS..=i + 1].iter().any(Option::is_none) {
+        } else if typprice[i - N_LAGS..=i + h].iter().any(Option::is_none) {
             dropped.neighbour_missing += 1;
-        } else if opts.lags == LagScope::WithinDay && day(i - N_LAGS) != day(i + 1) {
+        } else if extras.iter().any(|column| column[i].is_none()) {
+            dropped.missing_feature += 1;
+        } else if opts.lags == LagScope::WithinDay && day(i - N_LAGS) != day(i + h) {
             dropped.day_boundary += 1;
         } else {
             // A raw file's rows are counted in u32 (the scanner's limit).
@@ -83,6 +92,8 @@ pub fn build_bars(raw: RawSeries, opts: &ProcessingOptions) -> (Bars, Processing
         split_method: opts.split.as_str(),
         seed: opts.seed,
         lags: opts.lags.as_str(),
+        horizon: opts.horizon,
+        features: opts.features.join(","),
         rows_read: raw.rows_read,
         rows_out_of_order,
         duplicates_conflicting: conflicting,
@@ -101,6 +112,10 @@ pub fn build_bars(raw: RawSeries, opts: &ProcessingOptions) -> (Bars, Processing
         Bars {
             times,
             prices: typprice.iter().map(|p| p.unwrap_or(f64::NAN)).collect(),
+            extras: extras
+                .iter()
+                .map(|column| column.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+                .collect(),
             rows,
         },
         report,

@@ -16,6 +16,10 @@ use super::bars::Bars;
 #[derive(Debug)]
 pub struct Splits {
     pub(super) bars: Bars,
+    /// Minutes between a row and its target.
+    pub(super) horizon: usize,
+    /// Names of the extra feature columns (`bars.extras` in order).
+    pub(super) extra_names: Vec<String>,
     /// Per split, in `Split::ALL` order: positions among the kept rows (the `row` column),
     /// ascending.
     pub(super) positions: [Vec<u32>; 3],
@@ -30,22 +34,34 @@ impl Splits {
         let i = split as usize;
         FeatureTable {
             bars: &self.bars,
+            horizon: self.horizon,
+            extra_names: &self.extra_names,
             positions: &self.positions[i],
             at: &self.at[i],
         }
     }
 }
 
-/// One split's feature table: `row`, `date`, the calendar parts, `TYPPRICE`, its lags and
-/// the target, built a row range at a time from the bars.
+/// One split's feature table: `row`, `date`, the calendar parts, `TYPPRICE`, its lags, the
+/// extra feature columns and the target, built a row range at a time from the bars.
 pub(super) struct FeatureTable<'a> {
     bars: &'a Bars,
+    horizon: usize,
+    extra_names: &'a [String],
     positions: &'a [u32],
     at: &'a [u32],
 }
 
 /// Columns of the feature table after `row`, `date` and the calendar parts.
 const FIRST_PRICE_COLUMN: usize = 2 + features::CALENDAR.len();
+/// The first extra feature column (the target follows the extras).
+const FIRST_EXTRA_COLUMN: usize = FIRST_PRICE_COLUMN + N_LAGS + 1;
+
+impl FeatureTable<'_> {
+    fn target_column(&self) -> usize {
+        FIRST_EXTRA_COLUMN + self.extra_names.len()
+    }
+}
 
 impl ChunkedTable for FeatureTable<'_> {
     fn schema(&self) -> Schema {
@@ -64,6 +80,7 @@ impl ChunkedTable for FeatureTable<'_> {
         );
         fields.push(price(TYPPRICE));
         fields.extend((1..=N_LAGS).map(|k| price(&features::lag_name(k))));
+        fields.extend(self.extra_names.iter().map(|name| price(name)));
         fields.push(price(TARGET));
         fields.into_iter().collect()
     }
@@ -112,7 +129,15 @@ impl ChunkedTable for FeatureTable<'_> {
                 let k = i - FIRST_PRICE_COLUMN;
                 price(&features::lag_name(k), &|i| i - k)
             }
-            i if i == FIRST_PRICE_COLUMN + N_LAGS + 1 => price(TARGET, &|i| i + 1),
+            i if i == self.target_column() => price(TARGET, &|i| i + self.horizon),
+            i if i >= FIRST_EXTRA_COLUMN && i < self.target_column() => {
+                let j = i - FIRST_EXTRA_COLUMN;
+                let values: Vec<f64> = at
+                    .iter()
+                    .map(|&i| self.bars.extras[j][i as usize])
+                    .collect();
+                Series::new(self.extra_names[j].as_str().into(), values)
+            }
             i => polars_bail!(ColumnNotFound: "the feature table has no column {i}"),
         })
     }
@@ -127,17 +152,18 @@ impl ChunkedTable for FeatureTable<'_> {
             return None;
         }
         let first = first as usize;
-        let start = match index {
-            FIRST_PRICE_COLUMN => first,
-            i if i > FIRST_PRICE_COLUMN && i <= FIRST_PRICE_COLUMN + N_LAGS => {
-                first.checked_sub(i - FIRST_PRICE_COLUMN)?
+        let (series, start) = match index {
+            FIRST_PRICE_COLUMN => (&self.bars.prices, first),
+            i if i > FIRST_PRICE_COLUMN && i <= FIRST_PRICE_COLUMN + N_LAGS => (
+                &self.bars.prices,
+                first.checked_sub(i - FIRST_PRICE_COLUMN)?,
+            ),
+            i if i == self.target_column() => (&self.bars.prices, first + self.horizon),
+            i if i >= FIRST_EXTRA_COLUMN && i < self.target_column() => {
+                (&self.bars.extras[i - FIRST_EXTRA_COLUMN], first)
             }
-            i if i == FIRST_PRICE_COLUMN + N_LAGS + 1 => first + 1,
             _ => return None,
         };
-        (start + at.len() <= self.bars.prices.len()).then_some(Window {
-            series: &self.bars.prices,
-            start,
-        })
+        (start + at.len() <= series.len()).then_some(Window { series, start })
     }
 }

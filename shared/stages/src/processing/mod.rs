@@ -166,7 +166,7 @@ pub fn process_file(
     opts: &ProcessingOptions,
 ) -> Result<(Splits, ProcessingReport), ProcessingError> {
     let t0 = Instant::now();
-    let raw = read_raw(path, label)?;
+    let raw = read_raw(path, label, &opts.features)?;
     let read_ms = ms_since(t0);
     let t1 = Instant::now();
     let layout_name = raw.layout.as_str();
@@ -196,6 +196,8 @@ pub fn process_file(
     report.read_ms = read_ms;
     report.compute_ms = ms_since(t1);
     let splits = Splits {
+        horizon: opts.horizon.max(1) as usize,
+        extra_names: opts.features.clone(),
         bars,
         positions: [idx.train, idx.validation, idx.test],
         at,

@@ -34,6 +34,10 @@ pub struct ProcessingOptions {
     pub split: SplitMethod,
     pub seed: u64,
     pub lags: LagScope,
+    /// Minutes ahead the target is.
+    pub horizon: u32,
+    /// Extra raw columns kept as features.
+    pub features: Vec<String>,
     /// When the parent invoked this unit (Unix ms), for the timing record.
     pub invoked_at: Option<i64>,
 }
@@ -45,6 +49,8 @@ impl Default for ProcessingOptions {
             split: SplitMethod::default(),
             seed: DEFAULT_SEED,
             lags: LagScope::default(),
+            horizon: 1,
+            features: Vec::new(),
             invoked_at: None,
         }
     }
@@ -57,6 +63,8 @@ impl From<&ProcessingEvent> for ProcessingOptions {
             split: e.split,
             seed: e.seed,
             lags: e.lags,
+            horizon: e.horizon,
+            features: e.features.clone(),
             invoked_at: e.invoked_at,
         }
     }
@@ -72,10 +80,13 @@ pub struct DropCounts {
     pub missing_typprice: u64,
     /// One of the first 10 rows: not all lags exist.
     pub warmup: u64,
-    /// The last row: no next minute to forecast.
+    /// One of the last `horizon` rows: no minute to forecast.
     pub no_next_row: u64,
     /// A lag or the target falls on a row with a missing `TYPPRICE`.
     pub neighbour_missing: u64,
+    /// An extra feature column is empty or NaN on the row (an indicator's look-back window
+    /// not yet full).
+    pub missing_feature: u64,
     /// `within-day` lags only: a lag or the target is on another trading day.
     pub day_boundary: u64,
     /// The file's last line was cut off mid-write.
@@ -89,6 +100,7 @@ impl DropCounts {
             + self.warmup
             + self.no_next_row
             + self.neighbour_missing
+            + self.missing_feature
             + self.day_boundary
             + self.truncated_last_line
     }
@@ -105,6 +117,9 @@ pub struct ProcessingReport {
     pub split_method: &'static str,
     pub seed: u64,
     pub lags: &'static str,
+    pub horizon: u32,
+    /// Extra feature columns, comma-separated.
+    pub features: String,
     /// Data rows in the file (header excluded, a truncated last line included).
     pub rows_read: u64,
     /// Rows whose timestamp is earlier than the row before them in the file.
@@ -139,6 +154,8 @@ pub(super) fn report_frame(r: &ProcessingReport) -> PolarsResult<DataFrame> {
             s("split_method", r.split_method),
             u("seed", r.seed),
             s("lags", r.lags),
+            Column::new("horizon".into(), [r.horizon]),
+            s("features", &r.features),
             u("rows_read", r.rows_read),
             u("rows_out_of_order", r.rows_out_of_order),
             u("duplicates_conflicting", r.duplicates_conflicting),
@@ -147,6 +164,7 @@ pub(super) fn report_frame(r: &ProcessingReport) -> PolarsResult<DataFrame> {
             u("dropped_warmup", d.warmup),
             u("dropped_no_next_row", d.no_next_row),
             u("dropped_neighbour_missing", d.neighbour_missing),
+            u("dropped_missing_feature", d.missing_feature),
             u("dropped_day_boundary", d.day_boundary),
             u("dropped_truncated_last_line", d.truncated_last_line),
             u("rows_kept", r.rows_kept),
