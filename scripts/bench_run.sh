@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Whole-search benchmark: `groves run` on one full-size generated symbol (1870 trading days ≈
-# 700k rows, ≈ 450k training rows), the original method by default (9 settings × 3 groves × 100
-# trees, then 30 final groves × 25 trees). Prints wall time, CPU time and peak memory.
+# 700k rows, ≈ 450k training rows), the default grid (9 settings × 3 groves × 100 trees, then
+# 30 final groves × 25 trees) and the default target (change); the README's table is the
+# original method: scripts/bench_run.sh 1870 --method original. Prints wall time, CPU time and
+# peak memory.
 # usage: scripts/bench_run.sh [DAYS] [extra `groves run` arguments…]
 #   quick smoke figure: scripts/bench_run.sh 1870 --groves 1 --trees 10 --final-groves 2
 # Run by hand on a quiet machine; asserts nothing.

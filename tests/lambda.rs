@@ -4,10 +4,13 @@
 
 use std::sync::Arc;
 
+use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest;
 use groves_core::ids::{RunId, Symbol};
 use groves_core::layout::{self, Split, Unit};
 use groves_core::spec::RunSpec;
 use groves_data::table::from_parquet;
+use groves_serving::request::parse_query;
+use groves_serving::{CacheOptions, ModelCache};
 use groves_store::{LocalStore, Store};
 use groves_tests::{
     assert_same, drive_locally, function_binaries, gen_raw, only, snapshot, Function,
@@ -17,7 +20,7 @@ use polars_core::prelude::*;
 use serde_json::{json, Value};
 
 const SYM: &str = "HDFCBANK";
-const FUNCTIONS: [&str; 9] = [
+const FUNCTIONS: [&str; 10] = [
     "parent",
     "processing",
     "param-preds",
@@ -27,6 +30,7 @@ const FUNCTIONS: [&str; 9] = [
     "test-full",
     "timing-metrics",
     "trigger",
+    "predict",
 ];
 
 fn function(name: &'static str, instances: usize, memory_mb: u32) -> Function {
@@ -42,6 +46,8 @@ fn env(moto: &MotoServer) -> Vec<(&'static str, String)> {
     let mut env = moto.env();
     env.push(("RUST_LOG", "info".into()));
     env.push(("GROVES_MAX_IN_FLIGHT", "6".into()));
+    // The predict function's bucket (the parent takes its bucket from the event).
+    env.push(("GROVES_BUCKET", "emu-bucket".into()));
     env
 }
 
@@ -110,6 +116,7 @@ async fn the_whole_search_under_the_lambda_emulator_equals_the_local_run() {
         ("train-full", 1769),
         ("test-full", 1024),
         ("timing-metrics", 1024),
+        ("predict", 1024),
     ];
     let functions: Vec<Function> = memory
         .iter()
@@ -203,6 +210,72 @@ async fn the_whole_search_under_the_lambda_emulator_equals_the_local_run() {
     let grid_units = 2 * 2 * 2;
     assert_eq!(events_handled(&emulator, "param-preds"), grid_units);
     assert_eq!(events_handled(&emulator, "train-full"), 3);
+
+    // The parent promoted the run; the predict function answers Function URL requests with the
+    // forecast the local server gives for the same prices, to the bit.
+    let prices = "2480.05,2480.6,2481.1,2480.9,2481.35,2481.8,2481.45,2482.0,2482.3,2481.95,2482.5";
+    let url_event = |method: &str, query: &str, body: Option<&Value>| {
+        let base =
+            std::fs::read(groves_tests::workspace_root().join("events/predict.json")).unwrap();
+        let mut req: LambdaFunctionUrlRequest = serde_json::from_slice(&base).unwrap();
+        req.raw_query_string = Some(query.to_string());
+        req.query_string_parameters = query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        req.request_context.http.method = Some(method.to_string());
+        req.body = body.map(Value::to_string);
+        serde_json::to_value(&req).unwrap()
+    };
+    let call = |name: &str, event: Value| {
+        let file = write_json(dir.path(), name, &event);
+        let answer = emulator
+            .invoke("predict", &file)
+            .unwrap_or_else(|e| panic!("predict failed: {e}\n{}", emulator.logs()));
+        let status = answer["statusCode"].as_u64().unwrap();
+        let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+        (status, body)
+    };
+    let cache = ModelCache::new(local.clone(), CacheOptions::default());
+    let model = cache.get(&Symbol::new(SYM).unwrap()).await.unwrap();
+    let query = format!("stock={SYM}&prices={prices}");
+    let row = parse_query(&query).unwrap().to_row(&model.pointer).unwrap();
+    let local_forecast = model.forecast(&[row]).unwrap()[0];
+    let (status, body) = call("get.json", url_event("GET", &query, None));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["forecast"].as_f64().unwrap().to_bits(),
+        local_forecast.to_bits(),
+        "{body}"
+    );
+    assert_eq!(body["model"]["run"], "emu");
+    let (status, body) = call(
+        "post.json",
+        url_event(
+            "POST",
+            "",
+            Some(
+                &json!({"stock": SYM, "rows": [{"prices": prices.split(',').map(|p| p.parse::<f64>().unwrap()).collect::<Vec<_>>()}]}),
+            ),
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["forecasts"][0]["forecast"].as_f64().unwrap().to_bits(),
+        local_forecast.to_bits()
+    );
+    let (status, body) = call(
+        "bad.json",
+        url_event("GET", &format!("stock={SYM}&prices=1,2"), None),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["field"], "prices");
+    let (status, body) = call(
+        "unknown.json",
+        url_event("GET", &format!("stock=NOSUCH&prices={prices}"), None),
+    );
+    assert_eq!(status, 404, "{body}");
 }
 
 /// An S3 notification as S3 sends it, for `key` (form-encoded) in `bucket`.

@@ -64,6 +64,31 @@ enum Command {
 enum BenchCommand {
     /// Process one raw file (not from the store) and print MB/s, rows/s and peak memory.
     Processing(BenchArgs),
+    /// Load a running `groves serve` from this machine: requests/s, p50/p99 latency, single-row
+    /// and batch latency (scripts/bench_serve.sh starts the server and reads its memory).
+    Serve(BenchServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct BenchServeArgs {
+    /// The server's address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// A stock with a promoted model.
+    #[arg(long)]
+    stock: String,
+    /// Prices sent are around this level.
+    #[arg(long, default_value_t = 1000.0)]
+    price: f64,
+    /// Single-row requests of the load.
+    #[arg(long, default_value_t = 20_000)]
+    requests: usize,
+    /// Connections sending them at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Rows of a batch request.
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
 }
 
 #[derive(Debug, Args)]

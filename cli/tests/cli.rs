@@ -47,7 +47,9 @@ fn files_under(dir: &Path) -> Vec<String> {
 
 #[test]
 fn help_is_there_for_every_command() {
-    for sub in ["gen", "process", "invoke", "run", "report", "bench"] {
+    for sub in [
+        "gen", "process", "invoke", "run", "report", "bench", "promote", "predict", "serve",
+    ] {
         let o = Command::new(env!("CARGO_BIN_EXE_groves"))
             .args([sub, "--help"])
             .output()
@@ -326,4 +328,130 @@ fn s3_store_from_the_standard_environment() {
     let o = groves_env("s3://no-such-bucket", &["process"], &env);
     assert!(!o.status.success());
     assert!(text(&o).contains("s3://no-such-bucket"), "{}", text(&o));
+}
+
+/// A Parquet table of the store as (column → f64 values), read with polars.
+fn parquet_f64s(path: &Path, columns: &[&str]) -> Vec<Vec<f64>> {
+    use polars_core::prelude::DataType;
+    use polars_io::prelude::{ParquetReader, SerReader};
+    let df = ParquetReader::new(std::fs::File::open(path).unwrap())
+        .finish()
+        .unwrap();
+    columns
+        .iter()
+        .map(|c| {
+            let col = df.column(c).unwrap().cast(&DataType::Float64).unwrap();
+            col.f64().unwrap().iter().map(Option::unwrap).collect()
+        })
+        .collect()
+}
+
+#[test]
+fn predict_forecasts_a_series_or_named_rows_as_the_test_stage_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("bucket");
+    let s = store.to_str().unwrap();
+    assert!(groves(s, &["gen", "--symbols", "TCS", "--days", "4"])
+        .status
+        .success());
+    let small = [
+        "--grid",
+        "3x5",
+        "--groves",
+        "1",
+        "--trees",
+        "4",
+        "--final-groves",
+        "2",
+        "--final-trees",
+        "4",
+        "--run",
+        "p",
+    ];
+    let o = groves(s, &[&["run"][..], &small].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("serving: TCS"), "{}", text(&o));
+
+    let split = store.join("features/run=p/split=test/stock=TCS/part-0.parquet");
+    let names: Vec<String> = std::iter::once("TYPPRICE".to_string())
+        .chain((1..=10).map(|k| format!("TYPPRICE_LAG_{k}")))
+        .collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let cols = parquet_f64s(&split, &refs);
+    let stored = parquet_f64s(
+        &store.join("test_forecast/run=p/stock=TCS/part-0.parquet"),
+        &["predicted"],
+    )
+    .remove(0);
+
+    // A series: TYPPRICE alone, in time order; rows from the 11th on get a forecast.
+    let csv = dir.path().join("series.csv");
+    let mut text_in = String::from("TYPPRICE\n");
+    for p in &cols[0] {
+        text_in.push_str(&format!("{p}\n"));
+    }
+    std::fs::write(&csv, text_in).unwrap();
+    let o = groves(
+        s,
+        &[
+            "predict",
+            "--stock",
+            "TCS",
+            "--format",
+            "json",
+            csv.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), cols[0].len());
+    assert!(rows[9]["forecast"].is_null());
+    for i in 10..rows.len() {
+        let got = rows[i]["forecast"].as_f64().unwrap();
+        assert_eq!(got.to_bits(), stored[i].to_bits(), "row {i}");
+        assert_eq!(rows[i]["naive"].as_f64(), Some(cols[0][i]));
+    }
+
+    // Named rows on standard input, CSV out.
+    let mut named = format!("stock,{}\n", names.join(","));
+    for i in 0..5 {
+        let vals: Vec<String> = cols.iter().map(|c| c[i].to_string()).collect();
+        named.push_str(&format!("TCS,{}\n", vals.join(",")));
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_groves"))
+        .args(["--store", s, "predict"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(named.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "stock,date,TYPPRICE,forecast,naive,horizon");
+    for i in 0..5 {
+        let f: f64 = lines[i + 1].split(',').nth(3).unwrap().parse().unwrap();
+        assert_eq!(f.to_bits(), stored[i].to_bits(), "named row {i}");
+    }
+
+    // Mistakes name the file and what is wrong.
+    std::fs::write(&csv, "price\n1\n").unwrap();
+    let o = groves(s, &["predict", "--stock", "TCS", csv.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("no `TYPPRICE` column"), "{}", text(&o));
+    std::fs::write(&csv, "TYPPRICE\n1\n").unwrap();
+    let o = groves(s, &["predict", "--stock", "NOSUCH", csv.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("unknown stock NOSUCH"), "{}", text(&o));
+    let o = groves(s, &["predict", csv.to_str().unwrap()]);
+    assert!(text(&o).contains("--stock"), "{}", text(&o));
 }

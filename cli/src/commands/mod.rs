@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod bench;
+mod bench_serve;
 mod gen;
 mod invoke;
 mod predict;
@@ -18,8 +19,12 @@ use crate::{BenchCommand, Cli, Command};
 
 pub async fn dispatch(cli: Cli) -> Result<()> {
     // Benchmarks read files directly and need no store.
-    if let Command::Bench(BenchCommand::Processing(args)) = &cli.command {
-        return bench::bench_processing(args).await;
+    match &cli.command {
+        Command::Bench(BenchCommand::Processing(args)) => {
+            return bench::bench_processing(args).await
+        }
+        Command::Bench(BenchCommand::Serve(args)) => return bench_serve::bench_serve(args).await,
+        _ => {}
     }
     let spec = StoreSpec::parse(&cli.store)?;
     let store = spec
@@ -36,6 +41,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Predict(args) => predict::predict(&store, &args).await,
         Command::Serve(args) => serve::serve(&store, &args).await,
         Command::Bench(BenchCommand::Processing(args)) => bench::bench_processing(&args).await,
+        Command::Bench(BenchCommand::Serve(args)) => bench_serve::bench_serve(&args).await,
     }
 }
 

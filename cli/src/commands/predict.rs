@@ -84,6 +84,22 @@ pub async fn predict(store: &StoreRef, args: &PredictArgs) -> Result<()> {
     })?;
     let series = !numeric.contains_key(&lag_name(1));
 
+    let cache = ModelCache::new(
+        store.clone(),
+        CacheOptions {
+            limit_bytes: usize::MAX,
+            ..CacheOptions::default()
+        },
+    );
+    // Every stock named needs a serving model, whether or not it has a row to forecast.
+    let named_stocks: std::collections::BTreeSet<&Symbol> = stocks.iter().collect();
+    for stock in named_stocks {
+        cache
+            .get(stock)
+            .await
+            .map_err(|e| anyhow!("{label}: {e}"))?;
+    }
+
     // The inputs of each row (None: a series row without 10 earlier rows of its stock).
     let mut history: BTreeMap<&Symbol, Vec<f64>> = BTreeMap::new();
     let mut inputs: Vec<Option<RowInput>> = Vec::with_capacity(df.height());
@@ -117,13 +133,6 @@ pub async fn predict(store: &StoreRef, args: &PredictArgs) -> Result<()> {
         }));
     }
 
-    let cache = ModelCache::new(
-        store.clone(),
-        CacheOptions {
-            limit_bytes: usize::MAX,
-            ..CacheOptions::default()
-        },
-    );
     let mut out: Vec<Out> = (0..df.height())
         .map(|i| Out {
             stock: stocks[i].to_string(),

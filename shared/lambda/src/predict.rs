@@ -9,13 +9,14 @@ use groves_serving::{http::router, CacheOptions, ModelCache};
 
 use crate::{init_tracing, Aws, Error};
 
-/// `GROVES_BUCKET` (the bucket), `GROVES_CACHE_MB` (loaded groves kept, default 1024 MB or
-/// three quarters of the function's memory, whichever is less), `GROVES_REFRESH_S` (seconds
-/// before a model's pointer is read again, default 60).
+/// `GROVES_BUCKET` (the bucket), `GROVES_CACHE_MB` (stored megabytes of loaded groves kept;
+/// default two fifths of the function's memory, as a model's resident size is about 1.8×
+/// its stored size), `GROVES_REFRESH_S` (seconds before a model's pointer is read again,
+/// default 60).
 fn cache_options() -> CacheOptions {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     let memory_mb = env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").unwrap_or(1769);
-    let limit_mb = env("GROVES_CACHE_MB").unwrap_or_else(|| (memory_mb * 3 / 4).min(1024));
+    let limit_mb = env("GROVES_CACHE_MB").unwrap_or(memory_mb * 2 / 5);
     CacheOptions {
         limit_bytes: (limit_mb as usize).saturating_mul(1 << 20),
         refresh: Duration::from_secs(env("GROVES_REFRESH_S").unwrap_or(60)),
