@@ -561,3 +561,45 @@ async fn s3_processing_matches_local() {
         .unwrap()
         .is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extra_features_and_a_horizon_shape_the_table_and_a_missing_column_is_named() {
+    let b = Bucket::new();
+    b.gen(false);
+    let mut o = opts("ex", SplitMethod::Chronological, 1);
+    o.horizon = 5;
+    o.features = vec!["RSI14".into(), "volume".into()];
+    let r = b.process(&o).await.unwrap();
+    assert_eq!(r.horizon, 5);
+    assert_eq!(r.features, "RSI14,volume");
+    // RSI14's first 14 cells are empty: the rows past the 10-row warm-up that lack it.
+    assert_eq!(r.dropped.missing_feature, 4);
+    assert_eq!(r.dropped.no_next_row, 5);
+    let (run, sym) = (RunId::new("ex").unwrap(), Symbol::new(SYM).unwrap());
+    let train = groves_data::table::from_parquet(
+        &b.store
+            .get(&layout::features_key(&run, Split::Train, &sym))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let names: Vec<String> = train
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let at = |n: &str| names.iter().position(|x| x == n).unwrap();
+    assert!(at("TYPPRICE_LAG_10") < at("RSI14") && at("volume") < at("TYPPRICE_TARGET"));
+    let (price, target) = (f64s(&train, "TYPPRICE"), f64s(&train, "TYPPRICE_TARGET"));
+    assert_eq!(target[0], price[5], "the target is 5 minutes on");
+
+    // The older layout has no MFI: the error names the column and the file.
+    let legacy = Bucket::new();
+    legacy.gen(true);
+    o.features = vec!["MFI".into()];
+    let e = legacy.process(&o).await.unwrap_err().to_string();
+    assert!(
+        e.contains("`MFI`") && e.contains("_minute_data_with_indicators.csv"),
+        "{e}"
+    );
+}

@@ -272,7 +272,8 @@ impl Store for S3Store {
             store: self.describe(),
             op: "get (read body)",
             key: key.to_string(),
-            message: e.to_string(),
+            // The cause (a timeout, a reset, a stalled stream) is in the error's sources.
+            message: DisplayErrorContext(&e).to_string(),
         })?;
         Ok(data.into_bytes())
     }
