@@ -143,27 +143,26 @@ pub async fn predict(store: &StoreRef, args: &PredictArgs) -> Result<()> {
             horizon: None,
         })
         .collect();
-    let mut by_stock: BTreeMap<&Symbol, Vec<usize>> = BTreeMap::new();
+    let mut by_stock: BTreeMap<&Symbol, Vec<(usize, &RowInput)>> = BTreeMap::new();
     for (i, input) in inputs.iter().enumerate() {
         if let Some(input) = input {
-            by_stock.entry(&input.stock).or_default().push(i);
+            by_stock.entry(&input.stock).or_default().push((i, input));
         }
     }
-    for (stock, idx) in by_stock {
+    for (stock, given) in by_stock {
         let model = cache
             .get(stock)
             .await
             .map_err(|e| anyhow!("{label}: {e}"))?;
-        let rows = idx
+        let rows = given
             .iter()
-            .map(|&i| inputs[i].as_ref().map(|r| r.to_row(&model.pointer)))
-            .map(|r| r.ok_or_else(|| anyhow!("a row of {stock} vanished")))
-            .map(|r| r.and_then(|r| r.map_err(|e| anyhow!("{label}: {e}"))))
-            .collect::<Result<Vec<_>>>()?;
+            .map(|(_, r)| r.to_row(&model.pointer))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow!("{label}: {e}"))?;
         let forecasts = model.forecast(&rows).map_err(|e| anyhow!("{label}: {e}"))?;
-        for ((&i, f), row) in idx.iter().zip(forecasts).zip(&rows) {
+        for ((&(i, _), f), row) in given.iter().zip(forecasts).zip(&rows) {
             out[i].forecast = Some(f);
-            out[i].naive = Some(row.prices[N_LAGS]);
+            out[i].naive = Some(row.now());
             out[i].horizon = Some(model.pointer.horizon);
         }
     }

@@ -12,7 +12,7 @@ use crate::features::{Target, MAX_EXTRA_FEATURES, N_FEATURES, TYPPRICE};
 use crate::ids::{RunId, Symbol};
 use crate::layout;
 use crate::spec::{
-    default_seed, LagScope, Method, RunSpec, SplitMethod, MAX_GROVES, MAX_HORIZON,
+    default_horizon, default_seed, LagScope, Method, RunSpec, SplitMethod, MAX_GROVES, MAX_HORIZON,
     MAX_TREES_PER_GROVE,
 };
 use crate::stage::Stage;
@@ -60,17 +60,13 @@ pub struct ProcessingEvent {
     #[serde(default)]
     pub lags: LagScope,
     /// Minutes ahead the target is.
-    #[serde(default = "one")]
+    #[serde(default = "default_horizon")]
     pub horizon: u32,
     /// Extra raw columns kept as features.
     #[serde(default)]
     pub features: Vec<String>,
     #[serde(default)]
     pub invoked_at: Option<i64>,
-}
-
-fn one() -> u32 {
-    1
 }
 
 fn level() -> Target {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::features::{Target, N_FEATURES};
+use crate::features::Target;
 use crate::ids::{RunId, Symbol};
 
 /// `models/current/stock=<SYMBOL>.json`.
@@ -36,9 +36,4 @@ pub struct ServingPointer {
     pub skill_ratio: f64,
     /// The groves version that trained it.
     pub code_version: String,
-}
-
-impl ServingPointer {
-    /// Prices (`TYPPRICE`, oldest first, the last one now) a forecast needs.
-    pub const PRICES: usize = N_FEATURES;
 }

@@ -145,7 +145,7 @@ fn default_unit_timeout_s() -> u64 {
 fn default_memory_mb() -> u32 {
     1769
 }
-fn default_horizon() -> u32 {
+pub(crate) fn default_horizon() -> u32 {
     1
 }
 fn default_promote() -> bool {

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::cache::ModelCache;
-use crate::model::{read_pointer, LoadedModel};
+use crate::model::{read_pointer, LoadedModel, Row};
 use crate::request::{parse_batch, parse_query, RowInput, MAX_BODY};
 use crate::ServeError;
 
@@ -110,7 +110,7 @@ async fn forecast_rows(
         let f = m.forecast(&built)?;
         Ok::<_, ServeError>(
             f.into_iter()
-                .zip(built.iter().map(|r| r.prices[r.prices.len() - 1]))
+                .zip(built.iter().map(Row::now))
                 .collect::<Vec<_>>(),
         )
     })

@@ -17,6 +17,13 @@ pub struct Row {
     pub extras: Vec<f64>,
 }
 
+impl Row {
+    /// `TYPPRICE` now: the naive forecast, and the base of a predicted change.
+    pub fn now(&self) -> f64 {
+        self.prices[N_FEATURES - 1]
+    }
+}
+
 /// A stock's promoted final groves, decoded.
 #[derive(Debug)]
 pub struct LoadedModel {
@@ -129,7 +136,7 @@ impl LoadedModel {
                 problem: e.to_string(),
             })?;
             for ((s, v), row) in sum.iter_mut().zip(predicted).zip(rows) {
-                *s += p.target.level(v, row.prices[N_FEATURES - 1]);
+                *s += p.target.level(v, row.now());
             }
         }
         let n = self.groves.len() as f64;

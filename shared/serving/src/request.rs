@@ -174,29 +174,11 @@ pub fn parse_query(query: &str) -> Result<RowInput, ServeError> {
     })
 }
 
+/// A query component: `+` is a space, `%XX` escapes decoded (a malformed one kept as is).
 fn decode(s: &str) -> String {
-    let s = s.replace('+', " ");
-    percent_decode(&s)
-}
-
-/// `%XX` escapes decoded; a malformed escape is kept as it is.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// `{"stock": "TCS", "rows": [{"prices": [...]}, {"stock": "INFY", "TYPPRICE": …, …}]}`.

@@ -8,6 +8,7 @@ use groves_core::features::DATE;
 use groves_core::ids::{RunId, Symbol};
 use groves_core::layout::{self, Split};
 use groves_core::serving::ServingPointer;
+use groves_core::spec::SplitMethod;
 use groves_store::{Store, StoreError};
 use polars_core::prelude::*;
 
@@ -84,8 +85,14 @@ pub async fn pointer(store: &dyn Store, run: &RunId, stock: &Symbol) -> Result<S
         .split_whitespace()
         .filter_map(|g| g.strip_prefix('g')?.parse().ok())
         .collect();
+    // Chronologically, validation holds the newest training bars; a random split spreads
+    // them over both.
+    let splits: &[Split] = match spec.split {
+        SplitMethod::Chronological => &[Split::Validation],
+        SplitMethod::Random => &[Split::Train, Split::Validation],
+    };
     let mut until = i64::MIN;
-    for split in [Split::Train, Split::Validation] {
+    for &split in splits {
         let (key, df) = read_split(store, run, stock, split).await?;
         let dates = df
             .column(DATE)
@@ -122,17 +129,4 @@ pub async fn pointer(store: &dyn Store, run: &RunId, stock: &Symbol) -> Result<S
         skill_ratio: one("skill_ratio")?,
         code_version: env!("CARGO_PKG_VERSION").to_string(),
     })
-}
-
-/// The serving pointer of `stock`, if one was promoted.
-pub async fn current(store: &dyn Store, stock: &Symbol) -> Result<Option<ServingPointer>> {
-    let key = layout::serving_pointer_key(stock);
-    let bytes = match store.get(&key).await {
-        Ok(b) => b,
-        Err(StoreError::NotFound { .. }) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| StageError::Invalid(format!("{key}: {e}")))
 }
