@@ -197,3 +197,37 @@ CREATE EXTERNAL TABLE IF NOT EXISTS groves.timing_costs (
 PARTITIONED BY (run string)
 STORED AS PARQUET
 LOCATION 's3://groves-data/timing_metrics/costs/';
+
+-- Live forecasts: one row per live minute scored (groves replay / the score function), made
+-- with the stock's serving model. naive_forecast is the price at that minute. Small files per
+-- live object, compacted into date=<day>/day.parquet once the day is two days behind.
+CREATE EXTERNAL TABLE IF NOT EXISTS groves.live_forecasts (
+  minute timestamp,
+  price double,
+  forecast double,
+  naive_forecast double,
+  horizon int,
+  target string,
+  model_run string
+)
+PARTITIONED BY (stock string, `date` string)
+STORED AS PARQUET
+LOCATION 's3://groves-data/live/forecasts/';
+
+-- The realised outcome of each live forecast, written when the minute it was for (horizon
+-- rows on) is scored: a later record keyed by the forecast's minute (objects are immutable, so
+-- the forecast row is never rewritten). error = forecast - actual; naive_error = price -
+-- actual. Partitioned by the day the outcome was realised.
+CREATE EXTERNAL TABLE IF NOT EXISTS groves.live_outcomes (
+  minute timestamp,
+  realised_minute timestamp,
+  price double,
+  actual double,
+  forecast double,
+  error double,
+  naive_error double,
+  model_run string
+)
+PARTITIONED BY (stock string, `date` string)
+STORED AS PARQUET
+LOCATION 's3://groves-data/live/outcomes/';

@@ -53,6 +53,9 @@ async fn the_athena_ddl_and_queries_run_in_duckdb_over_a_real_run() {
         .check()
         .unwrap();
 
+    // Live minutes of INFY replayed and scored: the live tables have rows (and compacted days).
+    let live = replay_and_score(store.clone(), &root.join("raw"), "INFY").await;
+
     let out = Command::new("python3")
         .arg(workspace_root().join("athena/duckdb_check.py"))
         .arg("--bucket-dir")
@@ -86,7 +89,9 @@ async fn the_athena_ddl_and_queries_run_in_duckdb_over_a_real_run() {
             "test_mse",
             "test_forecast",
             "timing_views",
-            "timing_costs"
+            "timing_costs",
+            "live_forecasts",
+            "live_outcomes"
         ]
     );
     let rows = |q: &str| -> Vec<Vec<Value>> {
@@ -168,4 +173,83 @@ async fn the_athena_ddl_and_queries_run_in_duckdb_over_a_real_run() {
     );
     assert_eq!((r[3].as_u64(), r[4].as_u64()), (Some(1), Some(2)));
     assert_eq!(r[5], "g1");
+
+    // Live skill per day: the realised outcomes, recomputed from the stored table.
+    let per_day = rows("live_skill_per_day");
+    assert!(per_day.len() >= 2, "{per_day:?}");
+    let realised: u64 = per_day.iter().map(|r| r[2].as_u64().unwrap()).sum();
+    assert_eq!(realised as usize, live.len());
+    let first_day = per_day[0][1].as_str().unwrap().to_string();
+    let (mut m, mut z, mut n) = (0.0, 0.0, 0.0);
+    for (minute, e, ne) in &live {
+        if groves_core::calendar::format_wall(*minute).starts_with(&first_day) {
+            m += e * e;
+            z += ne * ne;
+            n += 1.0;
+        }
+    }
+    assert_eq!(per_day[0][2].as_u64(), Some(n as u64));
+    assert!(close(per_day[0][3].as_f64().unwrap(), m / n));
+    assert!(close(per_day[0][5].as_f64().unwrap(), m / z));
+}
+
+/// Replays the newest 900 minutes of `stock` into `live/` and scores them; the realised
+/// outcomes (minute, error, naive error) as the store holds them.
+async fn replay_and_score(
+    store: Arc<dyn Store>,
+    raw_dir: &std::path::Path,
+    stock: &str,
+) -> Vec<(i64, f64, f64)> {
+    use groves_live::replay::{replay, ReplayOptions, ReplaySource};
+    use groves_live::{LiveOptions, Scorer};
+    use groves_serving::{CacheOptions, ModelCache};
+    let sym = Symbol::new(stock).unwrap();
+    let path = raw_dir.join(groves_core::dataset::raw_file_name(stock));
+    let all = ReplaySource::read(&path, stock, None, None).unwrap();
+    let start = all.rows[all.rows.len() - 900].0;
+    let src = ReplaySource::read(&path, stock, Some(start), None).unwrap();
+    let cache = Arc::new(ModelCache::new(store.clone(), CacheOptions::default()));
+    let scorer = Scorer::new(
+        store.clone(),
+        cache,
+        LiveOptions {
+            flush: true,
+            ..Default::default()
+        },
+    );
+    let s = &scorer;
+    replay(
+        store.as_ref(),
+        &sym,
+        &src,
+        &ReplayOptions::default(),
+        |key| async move { s.score_object(&key).await.map(|_| ()) },
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let df = groves_live::tables::read_table(store.as_ref(), layout::LIVE_OUTCOMES_PREFIX, &sym)
+        .await
+        .unwrap()
+        .unwrap();
+    let minutes: Vec<i64> = df
+        .column("minute")
+        .unwrap()
+        .datetime()
+        .unwrap()
+        .physical()
+        .into_no_null_iter()
+        .collect();
+    let f = |c: &str| -> Vec<f64> {
+        df.column(c)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect()
+    };
+    let (e, ne) = (f("error"), f("naive_error"));
+    (0..minutes.len())
+        .map(|i| (minutes[i], e[i], ne[i]))
+        .collect()
 }

@@ -55,6 +55,10 @@ enum Command {
     Predict(PredictArgs),
     /// The prediction API over HTTP: GET/POST /predict, GET /models, GET /health.
     Serve(ServeArgs),
+    /// Replays a raw file's rows into the store as live minutes, optionally scoring each.
+    Replay(ReplayArgs),
+    /// Live figures per stock; with --watch, scores live minutes as they land.
+    Live(LiveArgs),
     /// Benchmarks (figures for the README and notes; not tests).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -284,6 +288,73 @@ struct ServeArgs {
     /// reaches the server within this time).
     #[arg(long, default_value_t = 60)]
     refresh_s: u64,
+}
+
+/// How live minutes are scored (`groves replay --score`, `groves live`).
+#[derive(Debug, Args, Clone)]
+struct LiveScoringArgs {
+    /// Minutes a missing minute is waited for before the minutes after it are settled without it.
+    #[arg(long, default_value_t = 5)]
+    lateness: u32,
+    /// Realised forecasts in the rolling skill (375: one trading day).
+    #[arg(long, default_value_t = 375)]
+    window: usize,
+    /// Drift begins when the rolling skill exceeds the promoted skill × (1 + this).
+    #[arg(long, default_value_t = 0.25)]
+    drift_tolerance: f64,
+    /// Seconds a loaded model is used before its serving pointer is read again.
+    #[arg(long, default_value_t = 60)]
+    refresh_s: u64,
+}
+
+/// Replays a raw file's rows into the store as live minutes (`live/minutes/`), paced like a
+/// live feed; with --score, scores each minute as it lands.
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// The stock the minutes are for.
+    #[arg(long)]
+    stock: String,
+    /// A local raw CSV (default: the stock's raw file in the store).
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// First minute replayed, `YYYY-MM-DD HH:MM` India time (default: the file's first).
+    #[arg(long)]
+    start: Option<String>,
+    /// Rows replayed at most (default: to the end).
+    #[arg(long)]
+    minutes: Option<usize>,
+    /// Rows per object.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Times real time (60 = an hour a minute), or `max`.
+    #[arg(long, default_value = "max")]
+    speed: String,
+    /// Score each minute as it lands (the score function's logic, in this process).
+    #[arg(long)]
+    score: bool,
+    #[command(flatten)]
+    scoring: LiveScoringArgs,
+}
+
+/// Per-stock live figures: rolling MSE of the forecast and of the naive forecast, their ratio,
+/// the promoted model's; with --watch, scores new minutes as they land until Ctrl-C.
+#[derive(Debug, Args)]
+struct LiveArgs {
+    /// Stocks (default: every stock with live state or a serving model).
+    #[arg(long, value_delimiter = ',')]
+    stocks: Vec<String>,
+    /// Keep scoring new minutes, every --interval-ms, until Ctrl-C.
+    #[arg(long)]
+    watch: bool,
+    #[arg(long, default_value_t = 500)]
+    interval_ms: u64,
+    /// Score every minute waiting now, however many minutes are missing before it.
+    #[arg(long)]
+    flush: bool,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    scoring: LiveScoringArgs,
 }
 
 #[derive(Debug, Args)]

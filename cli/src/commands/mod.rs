@@ -4,6 +4,7 @@ mod bench;
 mod bench_serve;
 mod gen;
 mod invoke;
+mod live;
 mod predict;
 mod process;
 mod promote;
@@ -40,6 +41,8 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Promote(args) => promote::promote(&store, &args).await,
         Command::Predict(args) => predict::predict(&store, &args).await,
         Command::Serve(args) => serve::serve(&store, &args).await,
+        Command::Replay(args) => live::replay(&store, &args).await,
+        Command::Live(args) => live::live(&store, &args).await,
         Command::Bench(BenchCommand::Processing(args)) => bench::bench_processing(&args).await,
         Command::Bench(BenchCommand::Serve(args)) => bench_serve::bench_serve(&args).await,
     }

@@ -187,6 +187,143 @@ pub fn trigger_marker_key(stock: &Symbol, version: &str) -> String {
     format!("{TRIGGERS_PREFIX}stock={stock}/{version}.json")
 }
 
+/// Prefix of everything the live path writes: minutes as they arrive, the scorer's state, its
+/// forecasts, their realised outcomes and the objects it could not read.
+pub const LIVE_PREFIX: &str = "live/";
+/// Prefix of the live minute objects (what `groves replay` writes, what the score function is
+/// notified of). Nothing else is written under it, so a notification on it cannot loop.
+pub const LIVE_MINUTES_PREFIX: &str = "live/minutes/";
+/// Prefix of the live forecasts (Athena table `live_forecasts`).
+pub const LIVE_FORECASTS_PREFIX: &str = "live/forecasts/";
+/// Prefix of the realised outcomes of live forecasts (Athena table `live_outcomes`).
+pub const LIVE_OUTCOMES_PREFIX: &str = "live/outcomes/";
+/// Prefix of the drift episodes.
+pub const DRIFT_PREFIX: &str = "drift/";
+/// File name of a day's compacted table inside its `date=` partition.
+pub const LIVE_DAY_FILE: &str = "day.parquet";
+
+/// `YYYY-MM-DD` and `HHMM` of a wall-clock millisecond count.
+fn date_and_hhmm(local_ms: i64) -> (String, String) {
+    let (y, m, d) = crate::calendar::civil_from_days(local_ms.div_euclid(crate::calendar::DAY_MS));
+    let mins = local_ms.rem_euclid(crate::calendar::DAY_MS) / 60_000;
+    (
+        format!("{y:04}-{m:02}-{d:02}"),
+        format!("{:02}{:02}", mins / 60, mins % 60),
+    )
+}
+
+/// `live/minutes/stock=<SYMBOL>/`: every live minute object of a stock, in time order.
+pub fn live_minutes_prefix(stock: &Symbol) -> String {
+    format!("{LIVE_MINUTES_PREFIX}stock={stock}/")
+}
+
+/// `live/minutes/stock=<SYMBOL>/date=<YYYY-MM-DD>/<HHMM>.csv`: the live object whose first
+/// minute is `local_ms` (India wall clock). Keys sort in time order.
+pub fn live_minute_key(stock: &Symbol, local_ms: i64) -> String {
+    let (date, hhmm) = date_and_hhmm(local_ms);
+    format!("{LIVE_MINUTES_PREFIX}stock={stock}/date={date}/{hhmm}.csv")
+}
+
+/// The stock and first minute (wall-clock ms) a live minute key names.
+pub fn parse_live_minute_key(key: &str) -> Option<(&str, i64)> {
+    let rest = key
+        .strip_prefix(LIVE_MINUTES_PREFIX)?
+        .strip_prefix("stock=")?;
+    let (stock, rest) = rest.split_once('/')?;
+    let rest = rest.strip_prefix("date=")?;
+    let (date, file) = rest.split_once('/')?;
+    let hhmm = file.strip_suffix(".csv")?;
+    let b = date.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || hhmm.len() != 4 {
+        return None;
+    }
+    let n = |s: &str| -> Option<u32> {
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (y, m, d) = (n(&date[0..4])?, n(&date[5..7])?, n(&date[8..10])?);
+    let (h, mi) = (n(&hhmm[0..2])?, n(&hhmm[2..4])?);
+    if !(1..=12).contains(&m) || d == 0 || d > 31 || h > 23 || mi > 59 || stock.is_empty() {
+        return None;
+    }
+    let days = crate::calendar::days_from_civil(i64::from(y), m, d);
+    Some((stock, (days * 24 * 60 + i64::from(h * 60 + mi)) * 60_000))
+}
+
+/// `live/state/stock=<SYMBOL>/`: the scorer's state snapshots of a stock.
+pub fn live_state_prefix(stock: &Symbol) -> String {
+    format!("{LIVE_PREFIX}state/stock={stock}/")
+}
+
+/// `live/state/stock=<SYMBOL>/<YYYY-MM-DD>T<HHMM>.json`: the scorer's state once every minute
+/// up to `local_ms` is settled. Named by that minute, never overwritten: the newest is the
+/// state.
+pub fn live_state_key(stock: &Symbol, local_ms: i64) -> String {
+    let (date, hhmm) = date_and_hhmm(local_ms);
+    format!("{LIVE_PREFIX}state/stock={stock}/{date}T{hhmm}.json")
+}
+
+/// `live/<forecasts|outcomes>/stock=<SYMBOL>/date=<YYYY-MM-DD>/`
+pub fn live_table_day_prefix(table_prefix: &str, stock: &Symbol, local_ms: i64) -> String {
+    let (date, _) = date_and_hhmm(local_ms);
+    format!("{table_prefix}stock={stock}/date={date}/")
+}
+
+/// `live/forecasts/stock=<SYMBOL>/date=<YYYY-MM-DD>/<HHMM>.parquet`: the forecast made at the
+/// minute `local_ms`.
+pub fn live_forecast_key(stock: &Symbol, local_ms: i64) -> String {
+    let (_, hhmm) = date_and_hhmm(local_ms);
+    format!(
+        "{}{hhmm}.parquet",
+        live_table_day_prefix(LIVE_FORECASTS_PREFIX, stock, local_ms)
+    )
+}
+
+/// `live/outcomes/stock=<SYMBOL>/date=<YYYY-MM-DD>/<HHMM>.parquet`: the realised error of the
+/// forecast made at `local_ms` (written when the minute it was for arrives).
+pub fn live_outcome_key(stock: &Symbol, local_ms: i64) -> String {
+    let (_, hhmm) = date_and_hhmm(local_ms);
+    format!(
+        "{}{hhmm}.parquet",
+        live_table_day_prefix(LIVE_OUTCOMES_PREFIX, stock, local_ms)
+    )
+}
+
+/// `live/<table>/stock=<SYMBOL>/date=<YYYY-MM-DD>/day.parquet`: a day's minute files compacted
+/// into one.
+pub fn live_day_key(table_prefix: &str, stock: &Symbol, local_ms: i64) -> String {
+    format!(
+        "{}{LIVE_DAY_FILE}",
+        live_table_day_prefix(table_prefix, stock, local_ms)
+    )
+}
+
+/// `live/errors/stock=<SYMBOL>/date=<YYYY-MM-DD>/<HHMM>.json`: why the live object of that
+/// minute was skipped (unreadable, or arrived after its minute was settled).
+pub fn live_error_key(stock: &Symbol, local_ms: i64) -> String {
+    let (date, hhmm) = date_and_hhmm(local_ms);
+    format!("{LIVE_PREFIX}errors/stock={stock}/date={date}/{hhmm}.json")
+}
+
+/// `live/errors/stock=<SYMBOL>/`
+pub fn live_errors_prefix(stock: &Symbol) -> String {
+    format!("{LIVE_PREFIX}errors/stock={stock}/")
+}
+
+/// `drift/stock=<SYMBOL>/<YYYY-MM-DD>T<HHMM>.json`: a drift episode of a stock, named by the
+/// minute it began; written once, so whatever acts on it acts once per episode.
+pub fn drift_key(stock: &Symbol, local_ms: i64) -> String {
+    let (date, hhmm) = date_and_hhmm(local_ms);
+    format!("{DRIFT_PREFIX}stock={stock}/{date}T{hhmm}.json")
+}
+
+/// `drift/stock=<SYMBOL>/`
+pub fn drift_prefix(stock: &Symbol) -> String {
+    format!("{DRIFT_PREFIX}stock={stock}/")
+}
+
 /// Prefix of the store's own temporary area (the local store stages writes there); never a
 /// key of an object.
 pub const TMP_PREFIX: &str = ".groves-tmp";
@@ -343,5 +480,49 @@ mod tests {
             val_preds_key(&run, &sym("TCS"), Setting { feat: 5, samp: 25 }, 0),
             "val_preds/run=r1/stock=TCS/f5_s25_g0.parquet"
         );
+    }
+
+    #[test]
+    fn live_keys_sort_in_time_order_and_parse_back() {
+        let t = crate::calendar::parse_bar_time("2015-02-02 09:15:00+05:30")
+            .unwrap()
+            .local_ms;
+        let k = live_minute_key(&sym("M&M"), t);
+        assert_eq!(k, "live/minutes/stock=M&M/date=2015-02-02/0915.csv");
+        assert_eq!(parse_live_minute_key(&k), Some(("M&M", t)));
+        assert!(live_minute_key(&sym("M&M"), t + 60_000) > k);
+        assert!(live_minute_key(&sym("M&M"), t + crate::calendar::DAY_MS - 3_600_000) > k);
+        assert_eq!(
+            parse_live_minute_key("live/minutes/stock=X/date=2015-02-02/915.csv"),
+            None
+        );
+        assert_eq!(
+            parse_live_minute_key("live/minutes/stock=X/date=2015-13-02/0915.csv"),
+            None
+        );
+        assert_eq!(
+            live_state_key(&sym("TCS"), t),
+            "live/state/stock=TCS/2015-02-02T0915.json"
+        );
+        assert_eq!(
+            live_forecast_key(&sym("TCS"), t),
+            "live/forecasts/stock=TCS/date=2015-02-02/0915.parquet"
+        );
+        assert_eq!(
+            live_day_key(LIVE_OUTCOMES_PREFIX, &sym("TCS"), t),
+            "live/outcomes/stock=TCS/date=2015-02-02/day.parquet"
+        );
+        assert_eq!(
+            drift_key(&sym("TCS"), t),
+            "drift/stock=TCS/2015-02-02T0915.json"
+        );
+        // The minutes' prefix is not a prefix of anything else the live path writes.
+        for other in [
+            live_state_key(&sym("TCS"), t),
+            live_forecast_key(&sym("TCS"), t),
+            live_error_key(&sym("TCS"), t),
+        ] {
+            assert!(!other.starts_with(LIVE_MINUTES_PREFIX), "{other}");
+        }
     }
 }

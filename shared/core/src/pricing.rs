@@ -13,6 +13,19 @@ pub const USD_PER_REQUEST: f64 = 0.000_000_2;
 pub const PRICES_NOTE: &str =
     "AWS Lambda arm64, us-east-1: $0.0000133334 per GB-s, $0.20 per 1M requests (price list as of 2025)";
 
+/// S3 Standard request prices, us-east-1 (price list as of 2025; check the page before quoting):
+/// PUT, COPY, POST and LIST at $0.005 per 1,000; GET and the rest (HEAD) at $0.0004 per 1,000;
+/// DELETE free.
+pub const S3_USD_PER_PUT_OR_LIST: f64 = 0.005 / 1000.0;
+pub const S3_USD_PER_GET_OR_HEAD: f64 = 0.0004 / 1000.0;
+pub const S3_PRICES_NOTE: &str =
+    "S3 Standard, us-east-1: $0.005 per 1,000 PUT/LIST, $0.0004 per 1,000 GET/HEAD, DELETE free (price list as of 2025)";
+
+/// Cost of S3 requests by kind.
+pub fn s3_requests_usd(get: u64, put: u64, list: u64, head: u64) -> f64 {
+    (put + list) as f64 * S3_USD_PER_PUT_OR_LIST + (get + head) as f64 * S3_USD_PER_GET_OR_HEAD
+}
+
 /// Billed GB-seconds of one invocation (duration rounded up to the millisecond, as Lambda bills).
 pub fn gb_seconds(duration_ms: f64, memory_mb: u32) -> f64 {
     duration_ms.max(0.0).ceil() / 1000.0 * f64::from(memory_mb) / 1024.0

@@ -6,11 +6,12 @@
 //!
 //! A function crate's `main` wires its own stage: [`serve_unit`] for a unit of work,
 //! [`parent::serve`] for the parent, [`trigger::serve`] for the S3 trigger, [`predict::serve`]
-//! for the prediction API behind a Function URL.
+//! for the prediction API behind a Function URL, [`score::serve`] for the live scorer.
 
 pub mod invoker;
 pub mod parent;
 pub mod predict;
+pub mod score;
 pub mod trigger;
 
 use std::future::Future;

@@ -116,7 +116,7 @@ fn notification_error(e: serde_path_to_error::Error<serde_json::Error>) -> Stage
 }
 
 /// The key of a notification record, decoded (S3 sends keys form-encoded: `+` for a space).
-fn decoded_key(record: &S3EventRecord) -> Result<String, StageError> {
+pub fn decoded_key(record: &S3EventRecord) -> Result<String, StageError> {
     let raw = record.s3.object.key.as_deref().ok_or_else(|| {
         StageError::Invalid("S3 notification record without `s3.object.key`".into())
     })?;

@@ -3,8 +3,9 @@
 //! [`LocalStore`] (the embedded default) treats a directory as the bucket; [`S3Store`] talks to
 //! S3 or any S3-compatible server through `aws-sdk-s3`; [`MemoryStore`] keeps objects in memory
 //! (for tests of logic that must not touch a disk or a server). Stage code only sees
-//! `dyn Store`.
+//! `dyn Store`. [`CountingStore`] wraps any of them and counts the requests by kind.
 
+mod counting;
 mod local;
 mod memory;
 mod s3;
@@ -16,6 +17,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+pub use counting::{CountingStore, RequestCounts};
 use groves_core::layout::KeyError;
 pub use local::LocalStore;
 pub use memory::MemoryStore;
@@ -99,6 +101,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Every object whose key starts with `prefix`, sorted by key.
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError>;
+
+    /// The objects under `prefix` whose keys sort after `after`, sorted by key: what is new
+    /// since a key already seen, without listing the older ones (S3's `StartAfter`).
+    async fn list_after(&self, prefix: &str, after: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+        let mut all = self.list(prefix).await?;
+        all.retain(|o| o.key.as_str() > after);
+        Ok(all)
+    }
 
     /// Removes the object; removing a missing object is not an error (as on S3).
     async fn delete(&self, key: &str) -> Result<(), StoreError>;

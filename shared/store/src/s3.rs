@@ -66,6 +66,41 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> Client {
 }
 
 impl S3Store {
+    /// Every object under `prefix` (after `after`, if given), sorted by key.
+    async fn list_from(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+    ) -> Result<Vec<ObjectMeta>, StoreError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .set_start_after(after.map(str::to_string))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.remote("list", prefix, e))?;
+            for obj in page.contents() {
+                if let Some(key) = obj.key() {
+                    out.push(ObjectMeta {
+                        key: key.to_string(),
+                        size: obj.size().unwrap_or(0).max(0) as u64,
+                        last_modified: to_system_time(obj.last_modified()),
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        if let Some(after) = after {
+            // A server that ignores StartAfter still gives the right answer.
+            out.retain(|o| o.key.as_str() > after);
+        }
+        Ok(out)
+    }
+
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
         S3Store {
             client,
@@ -414,28 +449,11 @@ impl Store for S3Store {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
-        let mut out = Vec::new();
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.remote("list", prefix, e))?;
-            for obj in page.contents() {
-                if let Some(key) = obj.key() {
-                    out.push(ObjectMeta {
-                        key: key.to_string(),
-                        size: obj.size().unwrap_or(0).max(0) as u64,
-                        last_modified: to_system_time(obj.last_modified()),
-                    });
-                }
-            }
-        }
-        out.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(out)
+        self.list_from(prefix, None).await
+    }
+
+    async fn list_after(&self, prefix: &str, after: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+        self.list_from(prefix, Some(after)).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

@@ -1,0 +1,322 @@
+//! `groves replay` (a raw file's rows into the bucket as live minutes, optionally scored as
+//! they land) and `groves live` (the scorer as a watcher, and per-stock live figures).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use groves_core::calendar::parse_bar_time;
+use groves_core::ids::Symbol;
+use groves_core::layout;
+use groves_core::pricing::{s3_requests_usd, S3_PRICES_NOTE};
+use groves_live::replay::{replay as replay_into, ReplayOptions, ReplaySource};
+use groves_live::status::{live_stocks, stock_status, StockStatus};
+use groves_live::{LiveOptions, Scorer, SettleReport};
+use groves_serving::{CacheOptions, ModelCache};
+use groves_store::CountingStore;
+
+use super::StoreRef;
+use crate::{LiveArgs, LiveScoringArgs, ReplayArgs};
+
+fn scorer(store: StoreRef, args: &LiveScoringArgs, flush: bool) -> Scorer {
+    let cache = Arc::new(ModelCache::new(
+        Arc::clone(&store),
+        CacheOptions {
+            refresh: Duration::from_secs(args.refresh_s),
+            ..Default::default()
+        },
+    ));
+    Scorer::new(
+        store,
+        cache,
+        LiveOptions {
+            lateness_minutes: args.lateness,
+            window: args.window,
+            drift_tolerance: args.drift_tolerance,
+            flush,
+            ..Default::default()
+        },
+    )
+}
+
+/// Totals over many settles, for the closing line.
+#[derive(Default)]
+struct Tally {
+    forecasts: usize,
+    outcomes: usize,
+    skipped: usize,
+    drift: usize,
+}
+
+impl Tally {
+    fn add(&mut self, r: &SettleReport) {
+        self.forecasts += r.forecasts.len();
+        self.outcomes += r.outcomes.len();
+        self.skipped += r.skipped.len();
+        self.drift += r.drift.len();
+        for (key, why) in &r.skipped {
+            eprintln!("skipped {key}: {why}");
+        }
+        for d in &r.drift {
+            eprintln!(
+                "drift {:?} for {} at {}: rolling skill {:.3} (promoted {:.3}, threshold {:.3})",
+                d.kind, d.stock, d.minute, d.rolling_skill, d.promoted_skill, d.threshold
+            );
+        }
+    }
+}
+
+pub async fn replay(store: &StoreRef, args: &ReplayArgs) -> Result<()> {
+    let stock = Symbol::new(args.stock.as_str())?;
+    let start_ms = args
+        .start
+        .as_deref()
+        .map(|s| {
+            let with_zone = if s.len() == 16 {
+                format!("{s}:00+05:30")
+            } else {
+                s.to_string()
+            };
+            parse_bar_time(&with_zone)
+                .map(|t| t.local_ms)
+                .map_err(|e| anyhow!("--start {s:?}: {e} (give YYYY-MM-DD HH:MM, India time)"))
+        })
+        .transpose()?;
+    let speed = match args.speed.as_str() {
+        "max" => None,
+        s => {
+            let v: f64 = s
+                .parse()
+                .map_err(|_| anyhow!("--speed {s:?}: a factor like 60, or max"))?;
+            if !(v > 0.0 && v.is_finite()) {
+                bail!("--speed {s:?}: must be above 0");
+            }
+            Some(v)
+        }
+    };
+    if args.batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    // Scoring with no start given: from the minute after the serving model's training data,
+    // so every forecast is out of sample.
+    let start_ms = match (start_ms, args.score) {
+        (None, true) => match groves_serving::model::read_pointer(store.as_ref(), &stock).await? {
+            Some(p) => {
+                let t = parse_bar_time(&format!("{}:00+05:30", p.trained_until)).map_err(|e| {
+                    anyhow!(
+                        "the serving pointer's trained_until {:?}: {e}",
+                        p.trained_until
+                    )
+                })?;
+                println!(
+                    "replaying from after {} (the end of the serving model's training data; --start to choose)",
+                    p.trained_until
+                );
+                Some(t.local_ms + 60_000)
+            }
+            None => None,
+        },
+        (s, _) => s,
+    };
+    // The file: a local CSV, or the stock's raw file in the store.
+    let (source, label) = match &args.file {
+        Some(path) => {
+            let label = path.display().to_string();
+            (
+                ReplaySource::read(path, &label, start_ms, args.minutes)?,
+                label,
+            )
+        }
+        None => {
+            let key = layout::raw_key(&stock);
+            let local = store
+                .fetch_to_file(&key)
+                .await
+                .with_context(|| format!("reading {key} (or give --file)"))?;
+            (
+                ReplaySource::read(local.path(), &key, start_ms, args.minutes)?,
+                key,
+            )
+        }
+    };
+    let opts = ReplayOptions {
+        start_ms,
+        rows: args.minutes,
+        batch: args.batch,
+        speed,
+    };
+    // The scorer's requests are counted apart from the replay's own writes (the feed's cost).
+    let counted = Arc::new(CountingStore::new(Arc::clone(store)));
+    let scorer = args
+        .score
+        .then(|| scorer(counted.clone() as StoreRef, &args.scoring, false));
+    let latencies = std::sync::Mutex::new(Vec::<f64>::new());
+    let bar = crate::progress::bar(
+        source.rows.len().div_ceil(args.batch) as u64,
+        "replay",
+        "objects",
+    );
+    let tally = std::sync::Mutex::new(Tally::default());
+    let started = std::time::Instant::now();
+    let done = replay_into(
+        store.as_ref(),
+        &stock,
+        &source,
+        &opts,
+        |key| {
+            let scorer = scorer.as_ref();
+            let (tally, latencies) = (&tally, &latencies);
+            async move {
+                if let Some(s) = scorer {
+                    let t0 = std::time::Instant::now();
+                    let r = s.score_object(&key).await?;
+                    if let Ok(mut l) = latencies.lock() {
+                        l.push(t0.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    if let Ok(mut t) = tally.lock() {
+                        t.add(&r);
+                    }
+                }
+                Ok(())
+            }
+        },
+        &mut |p| bar.set_position(p.objects as u64),
+    )
+    .await?;
+    bar.finish_and_clear();
+    let wall = started.elapsed().as_secs_f64();
+    println!(
+        "replayed {} rows of {label} into {} objects ({} written, {} already there) in {wall:.2} s",
+        done.rows, done.objects, done.written, done.existing
+    );
+    if scorer.is_some() {
+        let requests = counted.counts();
+        // The end of the replay: nothing more will arrive, so nothing is waited for.
+        let flush = self::scorer(Arc::clone(store), &args.scoring, true);
+        let last = flush.settle(&stock).await?;
+        let mut t = tally.into_inner().unwrap_or_default();
+        t.add(&last);
+        println!(
+            "scored: {} forecasts, {} realised, {} objects skipped, {} drift events ({:.0} minutes/s with the replay's writes)",
+            t.forecasts,
+            t.outcomes,
+            t.skipped,
+            t.drift,
+            done.rows as f64 / wall.max(1e-9)
+        );
+        let mut l = latencies.into_inner().unwrap_or_default();
+        l.sort_by(f64::total_cmp);
+        let pct = |q: f64| {
+            l.get(((l.len() as f64 - 1.0) * q).round() as usize)
+                .copied()
+                .unwrap_or(0.0)
+        };
+        println!(
+            "scoring one object after it landed: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            pct(0.5),
+            pct(0.99),
+            pct(1.0)
+        );
+        let per = |n: u64| n as f64 / done.objects.max(1) as f64;
+        let usd_day = s3_requests_usd(requests.get, requests.put, requests.list, requests.head)
+            / done.objects.max(1) as f64
+            * (375 / args.batch.max(1)) as f64;
+        println!(
+            "scorer's store requests per object: GET {:.2}, PUT {:.2}, LIST {:.2}, HEAD {:.2}, DELETE {:.2}; ${usd_day:.5} per stock per trading day of 375 minutes at S3 prices ({S3_PRICES_NOTE})",
+            per(requests.get),
+            per(requests.put),
+            per(requests.list),
+            per(requests.head),
+            per(requests.delete),
+        );
+        print_status(&[stock_status(store.as_ref(), &stock).await?]);
+    }
+    Ok(())
+}
+
+pub async fn live(store: &StoreRef, args: &LiveArgs) -> Result<()> {
+    let stocks: Vec<Symbol> = if args.stocks.is_empty() {
+        let mut s = live_stocks(store.as_ref()).await?;
+        // Stocks with minutes but no state yet (nothing settled): from the serving pointers.
+        for o in store.list(layout::CURRENT_MODELS_PREFIX).await? {
+            if let Some(sym) = layout::symbol_from_serving_pointer_key(&o.key) {
+                let sym = Symbol::new(sym)?;
+                if !s.contains(&sym) {
+                    s.push(sym);
+                }
+            }
+        }
+        s
+    } else {
+        args.stocks
+            .iter()
+            .map(|s| Symbol::new(s.as_str()))
+            .collect::<Result<_, _>>()?
+    };
+    if args.watch || args.flush {
+        let scorer = scorer(Arc::clone(store), &args.scoring, args.flush);
+        let mut tally = Tally::default();
+        loop {
+            for s in &stocks {
+                tally.add(&scorer.settle(s).await?);
+            }
+            if !args.watch {
+                break;
+            }
+            // Ctrl-C ends the process: a settle cut short is finished by the next one (everything
+            // it writes is written only if absent, and its state last).
+            tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
+        }
+        println!(
+            "scored: {} forecasts, {} realised, {} objects skipped, {} drift events",
+            tally.forecasts, tally.outcomes, tally.skipped, tally.drift
+        );
+    }
+    let mut rows = Vec::new();
+    for s in &stocks {
+        rows.push(stock_status(store.as_ref(), s).await?);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        print_status(&rows);
+    }
+    Ok(())
+}
+
+fn print_status(rows: &[StockStatus]) {
+    let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+    println!(
+        "{:<12} {:<16} {:>8} {:>9} {:>8} {:>6} {:>12} {:>12} {:>8} {:>8}  drift",
+        "stock",
+        "up to",
+        "minutes",
+        "forecasts",
+        "realised",
+        "window",
+        "rolling mse",
+        "naive mse",
+        "skill",
+        "promoted"
+    );
+    for r in rows {
+        println!(
+            "{:<12} {:<16} {:>8} {:>9} {:>8} {:>6} {:>12} {:>12} {:>8} {:>8}  {}",
+            r.stock.as_str(),
+            r.frontier.as_deref().unwrap_or("-"),
+            r.minutes,
+            r.forecasts,
+            r.outcomes,
+            r.window,
+            f(r.rolling_mse),
+            f(r.rolling_naive_mse),
+            f(r.rolling_skill),
+            f(r.promoted_skill),
+            match (&r.drift_since, r.drift_episodes) {
+                (Some(since), n) => format!("since {since} ({n} episodes)"),
+                (None, 0) => "none".to_string(),
+                (None, n) => format!("{n} episodes, none open"),
+            }
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! The score function: notified of every object landing under `live/minutes/`, it settles that
+//! stock's new minutes ([`groves_live::Scorer`]) and prints their metrics as CloudWatch
+//! Embedded Metric Format lines. The scorer and its model cache are built once per cold start.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use groves_live::metrics::emf_lines;
+use groves_live::{LiveOptions, Scorer};
+use groves_orchestrator::trigger::{decoded_key, notification_from_value};
+use groves_serving::{CacheOptions, ModelCache};
+use groves_stages::StageError;
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::{json, Value};
+
+use crate::{init_tracing, Aws, Error, Failure};
+
+/// `GROVES_LATENESS_MIN`, `GROVES_WINDOW`, `GROVES_DRIFT_TOLERANCE` (see [`LiveOptions`]).
+fn live_options() -> Result<LiveOptions, String> {
+    let mut o = LiveOptions::default();
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let bad = |name: &str, v: &str| format!("{name}={v:?} is not a number");
+    if let Some(v) = var("GROVES_LATENESS_MIN") {
+        o.lateness_minutes = v.parse().map_err(|_| bad("GROVES_LATENESS_MIN", &v))?;
+    }
+    if let Some(v) = var("GROVES_WINDOW") {
+        o.window = v.parse().map_err(|_| bad("GROVES_WINDOW", &v))?;
+    }
+    if let Some(v) = var("GROVES_DRIFT_TOLERANCE") {
+        o.drift_tolerance = v.parse().map_err(|_| bad("GROVES_DRIFT_TOLERANCE", &v))?;
+    }
+    Ok(o)
+}
+
+/// Settles the stock of every record. A record whose key is not a live minute is logged and
+/// passed over (the notification's filter should make that impossible); a store failure fails
+/// the invocation so Lambda retries it, and a retry writes nothing twice.
+pub async fn handle(scorer: &Scorer, bucket: &str, event: Value) -> Result<Value, Failure> {
+    let notification = notification_from_value(event)?;
+    let mut out = Vec::new();
+    for record in &notification.records {
+        let key = decoded_key(record)?;
+        if let Some(b) = record.s3.bucket.name.as_deref().filter(|b| *b != bucket) {
+            return Err(StageError::Invalid(format!(
+                "notification for bucket {b:?}; this function scores {bucket:?}"
+            ))
+            .into());
+        }
+        let report = match scorer.score_object(&key).await {
+            Ok(r) => r,
+            Err(groves_live::LiveError::NotALiveKey(k)) => {
+                tracing::warn!(key = %k, "not a live minute: passed over");
+                out.push(json!({"key": key, "passed_over": true}));
+                continue;
+            }
+            Err(e) => {
+                return Err(Failure {
+                    kind: "StoreUnavailable",
+                    message: format!("{key}: {e}"),
+                })
+            }
+        };
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        for line in emf_lines(&report, now_ms) {
+            // EMF is read from the raw log line: printed, not logged through tracing.
+            println!("{line}");
+        }
+        out.push(json!({
+            "key": key,
+            "stock": report.stock.as_str(),
+            "objects": report.objects,
+            "waiting": report.waiting,
+            "forecasts": report.forecasts.len(),
+            "outcomes": report.outcomes.len(),
+            "skipped": report.skipped,
+            "drift": report.drift,
+        }));
+    }
+    Ok(json!({ "records": out }))
+}
+
+pub async fn serve() -> Result<(), Error> {
+    init_tracing();
+    let bucket = std::env::var("GROVES_BUCKET").map_err(|_| "GROVES_BUCKET is not set")?;
+    let options = live_options()?;
+    let aws = Aws::from_env().await;
+    let store: Arc<dyn groves_store::Store> = Arc::new(aws.store(&bucket));
+    let refresh = std::env::var("GROVES_REFRESH_S")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let cache = Arc::new(ModelCache::new(
+        Arc::clone(&store),
+        CacheOptions {
+            refresh: Duration::from_secs(refresh),
+            ..Default::default()
+        },
+    ));
+    let scorer = Scorer::new(store, cache, options);
+    let (scorer, bucket) = (&scorer, bucket.as_str());
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        tracing::info!(request_id = %event.context.request_id, "live minutes landed");
+        handle(scorer, bucket, event.payload).await
+    }))
+    .await
+}
