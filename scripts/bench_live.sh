@@ -23,13 +23,8 @@ echo "== 1. locally (quick-start data: RELIANCE, 20 days, the default run)"
 (cd "$WORK" && "$G" run --stocks RELIANCE --days 20 >/dev/null && /usr/bin/time -f "wall %e s, max RSS %M KB" "$G" replay --stock RELIANCE --score)
 
 echo "== 2. the score function under the emulator ($MINUTES minutes)"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-S3_PORT=$(free_port); RT_PORT=$(free_port)
-moto_server -H 127.0.0.1 -p "$S3_PORT" >"$WORK/moto.log" 2>&1 &
-PIDS+=($!)
-export AWS_ENDPOINT_URL_S3="http://127.0.0.1:$S3_PORT" AWS_REGION=us-east-1 \
-  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true
-for _ in $(seq 100); do curl -s "$AWS_ENDPOINT_URL_S3" >/dev/null && break; sleep 0.1; done
+source scripts/lib/emulator.sh
+start_moto "$WORK/moto.log"
 python3 - "$WORK/groves-data" <<'PY'
 import os, sys, boto3
 store = sys.argv[1]
@@ -42,10 +37,7 @@ for top in ["models", "raw"]:
             with open(path, "rb") as fh:
                 s3.put_object(Bucket="bench-bucket", Key=os.path.relpath(path, store), Body=fh.read())
 PY
-setsid cargo-lambda lambda watch --only-lambda-apis -A 127.0.0.1 -P "$RT_PORT" >"$WORK/watch.log" 2>&1 &
-PIDS+=($!)
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for _ in $(seq 300); do port_open "$RT_PORT" && break; sleep 0.1; done
+start_watch "$WORK/watch.log"
 GROVES_BUCKET=bench-bucket AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 AWS_LAMBDA_FUNCTION_NAME=score \
   AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$RT_PORT/.rt/score" \
   "$TARGET/score" >"$WORK/score.log" 2>&1 &

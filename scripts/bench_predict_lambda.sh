@@ -13,15 +13,11 @@ STOCK="${2:?usage: scripts/bench_predict_lambda.sh STORE STOCK [PRICE]}"
 PRICE="${3:-1000}"
 cargo build --release -q -p predict
 BIN="$(realpath "${CARGO_TARGET_DIR:-target}")/release/predict"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-S3_PORT=$(free_port); RT_PORT=$(free_port)
 WORK="$(mktemp -d)"
-moto_server -H 127.0.0.1 -p "$S3_PORT" >"$WORK/moto.log" 2>&1 &
-PIDS=($!)
+PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-export AWS_ENDPOINT_URL_S3="http://127.0.0.1:$S3_PORT" AWS_REGION=us-east-1 \
-  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true
-for _ in $(seq 100); do curl -s "$AWS_ENDPOINT_URL_S3" >/dev/null && break; sleep 0.1; done
+source scripts/lib/emulator.sh
+start_moto "$WORK/moto.log"
 python3 - "$STORE" "$STOCK" <<'PY'
 import json, os, sys, boto3
 store, stock = sys.argv[1], sys.argv[2]
@@ -36,11 +32,7 @@ for name in [pointer] + [prefix + f for f in os.listdir(os.path.join(store, pref
     with open(os.path.join(store, name), "rb") as f:
         s3.put_object(Bucket="bench-bucket", Key=name, Body=f.read())
 PY
-# Its own session: the watcher signals its process group when it stops.
-setsid cargo-lambda lambda watch --only-lambda-apis -A 127.0.0.1 -P "$RT_PORT" >"$WORK/watch.log" 2>&1 &
-PIDS+=($!)
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for _ in $(seq 300); do port_open "$RT_PORT" && break; sleep 0.1; done
+start_watch "$WORK/watch.log"
 GROVES_BUCKET=bench-bucket AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1769 AWS_LAMBDA_FUNCTION_NAME=predict \
   AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$RT_PORT/.rt/predict" \
   "$BIN" >"$WORK/predict.log" 2>&1 &

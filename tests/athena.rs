@@ -232,23 +232,11 @@ async fn replay_and_score(
         .await
         .unwrap()
         .unwrap();
-    let minutes: Vec<i64> = df
-        .column("minute")
-        .unwrap()
-        .datetime()
-        .unwrap()
-        .physical()
-        .into_no_null_iter()
-        .collect();
-    let f = |c: &str| -> Vec<f64> {
-        df.column(c)
-            .unwrap()
-            .f64()
-            .unwrap()
-            .into_no_null_iter()
-            .collect()
-    };
-    let (e, ne) = (f("error"), f("naive_error"));
+    let minutes = groves_tests::ms_column(&df, "minute");
+    let (e, ne) = (
+        groves_tests::f64_column(&df, "error"),
+        groves_tests::f64_column(&df, "naive_error"),
+    );
     (0..minutes.len())
         .map(|i| (minutes[i], e[i], ne[i]))
         .collect()

@@ -16,8 +16,7 @@ use groves_live::tables::read_table;
 use groves_live::{LiveOptions, Scorer};
 use groves_serving::{CacheOptions, ModelCache, Row};
 use groves_store::{LocalStore, Store};
-use groves_tests::{drive_locally, gen_raw, read_typprice};
-use polars_core::prelude::*;
+use groves_tests::{drive_locally, f64_column, gen_raw, ms_column, read_typprice};
 
 const SYM: &str = "INFY";
 
@@ -114,33 +113,16 @@ async fn tables(store: &dyn Store) -> Tables {
         .await
         .unwrap()
         .unwrap();
-    let ms = |df: &DataFrame, c: &str| -> Vec<i64> {
-        df.column(c)
-            .unwrap()
-            .datetime()
-            .unwrap()
-            .physical()
-            .into_no_null_iter()
-            .collect()
-    };
-    let fl = |df: &DataFrame, c: &str| -> Vec<f64> {
-        df.column(c)
-            .unwrap()
-            .f64()
-            .unwrap()
-            .into_no_null_iter()
-            .collect()
-    };
-    let fs = ms(&f, "minute")
+    let fs = ms_column(&f, "minute")
         .into_iter()
-        .zip(fl(&f, "forecast"))
+        .zip(f64_column(&f, "forecast"))
         .collect();
     let (a, b, c, d, e) = (
-        ms(&o, "minute"),
-        ms(&o, "realised_minute"),
-        fl(&o, "actual"),
-        fl(&o, "error"),
-        fl(&o, "naive_error"),
+        ms_column(&o, "minute"),
+        ms_column(&o, "realised_minute"),
+        f64_column(&o, "actual"),
+        f64_column(&o, "error"),
+        f64_column(&o, "naive_error"),
     );
     let os = (0..a.len())
         .map(|i| (a[i], b[i], c[i], d[i], e[i]))
@@ -273,12 +255,12 @@ mod emulator {
                 .invoke("score", &path)
                 .unwrap_or_else(|e| panic!("score failed: {e}\n{}", emulator.logs()))
         };
-        for (i, (key, _, body)) in objects.iter().enumerate() {
-            s3.put(key, body.clone()).await.unwrap();
-            invoke(key);
+        for (i, o) in objects.iter().enumerate() {
+            s3.put(&o.key, o.body.clone()).await.unwrap();
+            invoke(&o.key);
             if i % 10 == 3 {
                 // A duplicate delivery.
-                invoke(key);
+                invoke(&o.key);
             }
         }
         // The end of the feed: nothing is waited for.
@@ -286,7 +268,7 @@ mod emulator {
         assert_eq!(tables(s3.as_ref()).await, want);
 
         // A malformed object after the last minute: recorded and skipped, no failure.
-        let last = objects.last().unwrap().1;
+        let last = objects.last().unwrap().first_ms;
         let bad_ms = last + 10 * 60_000;
         let bad_key = layout::live_minute_key(&sym, bad_ms);
         s3.put(

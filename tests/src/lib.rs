@@ -126,6 +126,27 @@ pub fn read_typprice(path: &Path) -> Vec<(String, Option<f64>)> {
         .collect()
 }
 
+/// A timestamp column's values in milliseconds (no empty cell allowed).
+pub fn ms_column(df: &polars_core::prelude::DataFrame, name: &str) -> Vec<i64> {
+    df.column(name)
+        .unwrap_or_else(|e| panic!("column {name}: {e}"))
+        .datetime()
+        .unwrap_or_else(|e| panic!("column {name}: {e}"))
+        .physical()
+        .into_no_null_iter()
+        .collect()
+}
+
+/// A float column's values (no empty cell allowed).
+pub fn f64_column(df: &polars_core::prelude::DataFrame, name: &str) -> Vec<f64> {
+    df.column(name)
+        .unwrap_or_else(|e| panic!("column {name}: {e}"))
+        .f64()
+        .unwrap_or_else(|e| panic!("column {name}: {e}"))
+        .into_no_null_iter()
+        .collect()
+}
+
 /// The workspace's root folder.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -18,7 +18,7 @@ use groves_store::CountingStore;
 use super::StoreRef;
 use crate::{LiveArgs, LiveScoringArgs, ReplayArgs};
 
-fn scorer(store: StoreRef, args: &LiveScoringArgs, flush: bool) -> Scorer {
+fn build_scorer(store: StoreRef, args: &LiveScoringArgs, flush: bool) -> Scorer {
     let cache = Arc::new(ModelCache::new(
         Arc::clone(&store),
         CacheOptions {
@@ -149,7 +149,7 @@ pub async fn replay(store: &StoreRef, args: &ReplayArgs) -> Result<()> {
     let counted = Arc::new(CountingStore::new(Arc::clone(store)));
     let scorer = args
         .score
-        .then(|| scorer(counted.clone() as StoreRef, &args.scoring, false));
+        .then(|| build_scorer(counted.clone() as StoreRef, &args.scoring, false));
     let latencies = std::sync::Mutex::new(Vec::<f64>::new());
     let bar = crate::progress::bar(
         source.rows.len().div_ceil(args.batch) as u64,
@@ -192,7 +192,7 @@ pub async fn replay(store: &StoreRef, args: &ReplayArgs) -> Result<()> {
     if scorer.is_some() {
         let requests = counted.counts();
         // The end of the replay: nothing more will arrive, so nothing is waited for.
-        let flush = self::scorer(Arc::clone(store), &args.scoring, true);
+        let flush = build_scorer(Arc::clone(store), &args.scoring, true);
         let last = flush.settle(&stock).await?;
         let mut t = tally.into_inner().unwrap_or_default();
         t.add(&last);
@@ -254,7 +254,7 @@ pub async fn live(store: &StoreRef, args: &LiveArgs) -> Result<()> {
             .collect::<Result<_, _>>()?
     };
     if args.watch || args.flush {
-        let scorer = scorer(Arc::clone(store), &args.scoring, args.flush);
+        let scorer = build_scorer(Arc::clone(store), &args.scoring, args.flush);
         let mut tally = Tally::default();
         loop {
             for s in &stocks {

@@ -59,6 +59,20 @@ impl Aws {
     }
 }
 
+/// The model cache of the predict and score functions: `GROVES_CACHE_MB` (stored megabytes of
+/// loaded groves kept; default two fifths of the function's memory, as a model's resident size
+/// is about 1.8× its stored size), `GROVES_REFRESH_S` (seconds before a model's pointer is
+/// read again, default 60).
+pub(crate) fn model_cache_options() -> groves_serving::CacheOptions {
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    let memory_mb = env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").unwrap_or(1769);
+    let limit_mb = env("GROVES_CACHE_MB").unwrap_or(memory_mb * 2 / 5);
+    groves_serving::CacheOptions {
+        limit_bytes: (limit_mb as usize).saturating_mul(1 << 20),
+        refresh: std::time::Duration::from_secs(env("GROVES_REFRESH_S").unwrap_or(60)),
+    }
+}
+
 /// Each bucket named in an event is an S3 bucket, reached with the one client of this instance.
 pub struct S3Buckets(pub aws_sdk_s3::Client);
 

@@ -3,17 +3,16 @@
 //! Embedded Metric Format lines. The scorer and its model cache are built once per cold start.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use groves_live::metrics::emf_lines;
+use groves_live::metrics::emf_line;
 use groves_live::{LiveOptions, Scorer};
 use groves_orchestrator::trigger::{decoded_key, notification_from_value};
-use groves_serving::{CacheOptions, ModelCache};
+use groves_serving::ModelCache;
 use groves_stages::StageError;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::{json, Value};
 
-use crate::{init_tracing, Aws, Error, Failure};
+use crate::{init_tracing, model_cache_options, Aws, Error, Failure};
 
 /// `GROVES_LATENESS_MIN`, `GROVES_WINDOW`, `GROVES_DRIFT_TOLERANCE` (see [`LiveOptions`]).
 fn live_options() -> Result<LiveOptions, String> {
@@ -63,7 +62,7 @@ pub async fn handle(scorer: &Scorer, bucket: &str, event: Value) -> Result<Value
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
-        for line in emf_lines(&report, now_ms) {
+        if let Some(line) = emf_line(&report, now_ms) {
             // EMF is read from the raw log line: printed, not logged through tracing.
             println!("{line}");
         }
@@ -87,17 +86,7 @@ pub async fn serve() -> Result<(), Error> {
     let options = live_options()?;
     let aws = Aws::from_env().await;
     let store: Arc<dyn groves_store::Store> = Arc::new(aws.store(&bucket));
-    let refresh = std::env::var("GROVES_REFRESH_S")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(60);
-    let cache = Arc::new(ModelCache::new(
-        Arc::clone(&store),
-        CacheOptions {
-            refresh: Duration::from_secs(refresh),
-            ..Default::default()
-        },
-    ));
+    let cache = Arc::new(ModelCache::new(Arc::clone(&store), model_cache_options()));
     let scorer = Scorer::new(store, cache, options);
     let (scorer, bucket) = (&scorer, bucket.as_str());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -10,20 +10,18 @@ use crate::settle::SettleReport;
 
 pub const NAMESPACE: &str = "groves/live";
 
-/// One EMF line per settle that forecast or realised anything (values as arrays: EMF takes up
-/// to 100 values per metric in one line).
-pub fn emf_lines(report: &SettleReport, now_ms: i64) -> Vec<String> {
+/// The EMF line of a settle that forecast or realised anything (values as arrays: EMF takes
+/// up to 100 values per metric in one line).
+pub fn emf_line(report: &SettleReport, now_ms: i64) -> Option<String> {
     if report.forecasts.is_empty() && report.outcomes.is_empty() {
-        return Vec::new();
+        return None;
     }
-    let mut out = Vec::new();
     let sq_err: Vec<f64> = report.outcomes.iter().map(|o| o.error().powi(2)).collect();
     let sq_naive: Vec<f64> = report
         .outcomes
         .iter()
         .map(|o| o.naive_error().powi(2))
         .collect();
-    let latency: Vec<f64> = report.latencies_ms.clone();
     let mut metrics = vec![json!({"Name": "Forecasts", "Unit": "Count"})];
     let mut body = serde_json::Map::new();
     body.insert("stock".into(), json!(report.stock.as_str()));
@@ -40,8 +38,8 @@ pub fn emf_lines(report: &SettleReport, now_ms: i64) -> Vec<String> {
         add("ForecastSquaredError", "None", chunk(&sq_err));
         add("NaiveSquaredError", "None", chunk(&sq_naive));
     }
-    if !latency.is_empty() {
-        add("ScoreLatency", "Milliseconds", chunk(&latency));
+    if !report.latencies_ms.is_empty() {
+        add("ScoreLatency", "Milliseconds", chunk(&report.latencies_ms));
     }
     if let Some((_, _, skill)) = report.rolling.filter(|r| r.2.is_finite()) {
         add("RollingSkill", "None", json!(skill));
@@ -63,6 +61,5 @@ pub fn emf_lines(report: &SettleReport, now_ms: i64) -> Vec<String> {
             }]
         }),
     );
-    out.push(Value::Object(body).to_string());
-    out
+    Some(Value::Object(body).to_string())
 }

@@ -122,12 +122,12 @@ impl ReplaySource {
         Ok(ReplaySource { header, rows: out })
     }
 
-    /// The objects a replay writes: (key, first minute, body).
-    pub fn objects(&self, stock: &Symbol, batch: usize) -> Vec<(String, i64, Bytes)> {
+    /// The objects a replay writes, in order.
+    pub fn objects(&self, stock: &Symbol, batch: usize) -> Vec<ReplayObject> {
         self.rows
             .chunks(batch.max(1))
             .map(|chunk| {
-                let first = chunk[0].0;
+                let first_ms = chunk[0].0;
                 let mut body = String::with_capacity(self.header.len() + 1 + chunk.len() * 600);
                 body.push_str(&self.header);
                 body.push('\n');
@@ -135,14 +135,24 @@ impl ReplaySource {
                     body.push_str(line);
                     body.push('\n');
                 }
-                (
-                    layout::live_minute_key(stock, first),
-                    first,
-                    Bytes::from(body),
-                )
+                ReplayObject {
+                    key: layout::live_minute_key(stock, first_ms),
+                    first_ms,
+                    rows: chunk.len(),
+                    body: Bytes::from(body),
+                }
             })
             .collect()
     }
+}
+
+/// One live object: its key, first minute, rows and bytes.
+#[derive(Debug, Clone)]
+pub struct ReplayObject {
+    pub key: String,
+    pub first_ms: i64,
+    pub rows: usize,
+    pub body: Bytes,
 }
 
 /// Minutes of session time from `a` to `b` (later): wall-clock minutes within a day, and one
@@ -180,25 +190,25 @@ where
         ..Default::default()
     };
     let started = Instant::now();
-    let first = objects.first().map_or(0, |o| o.1);
-    for (key, minute, body) in objects {
+    let first = objects.first().map_or(0, |o| o.first_ms);
+    for o in objects {
         if let Some(speed) = opts.speed.filter(|s| *s > 0.0 && s.is_finite()) {
-            let due = Duration::from_secs_f64(session_minutes(first, minute) as f64 * 60.0 / speed);
+            let due =
+                Duration::from_secs_f64(session_minutes(first, o.first_ms) as f64 * 60.0 / speed);
             let elapsed = started.elapsed();
             if due > elapsed {
                 tokio::time::sleep(due - elapsed).await;
             }
         }
-        let rows = body.iter().filter(|b| **b == b'\n').count() - 1;
-        if store.put_if_absent(&key, body).await? {
+        if store.put_if_absent(&o.key, o.body).await? {
             p.written += 1;
         } else {
             p.existing += 1;
         }
         p.objects += 1;
-        p.rows += rows;
-        p.last_key = key.clone();
-        after_put(key).await?;
+        p.rows += o.rows;
+        p.last_key = o.key.clone();
+        after_put(o.key).await?;
         progress(&p);
     }
     Ok(p)
@@ -228,8 +238,8 @@ mod tests {
 
     #[test]
     fn rows_are_replayed_in_time_order_once_each() {
-        let dir = tempfile_dir();
-        let path = dir.join("X.csv");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("X.csv");
         std::fs::write(
             &path,
             "date,TYPPRICE\n2015-02-02 09:16:00+05:30,2\n2015-02-02 09:15:00+05:30,1\n2015-02-02 09:16:00+05:30,9\n2015-02-02 09:17:00+05:30,3\n",
@@ -240,11 +250,12 @@ mod tests {
         assert_eq!(src.rows.len(), 2);
         assert!(src.rows[0].1.ends_with(",2"));
         let objs = src.objects(&Symbol::new("X").unwrap(), 1);
-        assert_eq!(objs[0].0, "live/minutes/stock=X/date=2015-02-02/0916.csv");
+        assert_eq!(objs[0].key, "live/minutes/stock=X/date=2015-02-02/0916.csv");
         assert_eq!(
-            &objs[1].2[..],
+            &objs[1].body[..],
             b"date,TYPPRICE\n2015-02-02 09:17:00+05:30,3\n"
         );
+        assert_eq!(objs[1].rows, 1);
         let e = ReplaySource::read(&path, "X.csv", Some(t("2016-01-01 09:15:00+05:30")), None)
             .unwrap_err()
             .to_string();
@@ -254,11 +265,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("line 2") && e.contains("`date`"), "{e}");
-    }
-
-    fn tempfile_dir() -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("groves-replay-{}", std::process::id()));
-        std::fs::create_dir_all(&d).unwrap();
-        d
     }
 }

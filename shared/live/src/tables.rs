@@ -4,6 +4,7 @@
 //! day once the day is two days behind the frontier.
 
 use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
 use groves_core::ids::Symbol;
 use groves_core::layout;
 use groves_data::table::{datetime_ms_column, from_parquet, to_parquet};
@@ -129,6 +130,35 @@ pub fn outcomes_parquet(rows: &[OutcomeRow]) -> Result<Bytes, LiveError> {
     enc("live_outcomes", df.and_then(|df| to_parquet(&df)))
 }
 
+/// Requests a compaction or a table read keeps in flight: a day is up to 375 small files per
+/// table, which one request at a time would make seconds of round trips on S3.
+const CONCURRENCY: usize = 32;
+
+/// The files at `keys`, decoded and stacked in the order given.
+async fn read_stacked(store: &dyn Store, keys: &[&str]) -> Result<Option<DataFrame>, LiveError> {
+    let frames: Vec<DataFrame> = futures::stream::iter(keys.iter().copied())
+        .map(|key| async move { decode(key, &store.get(key).await?) })
+        .buffered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    let mut out: Option<DataFrame> = None;
+    for (df, key) in frames.into_iter().zip(keys) {
+        match out.as_mut() {
+            None => out = Some(df),
+            Some(acc) => {
+                acc.vstack_mut(&df).map_err(|e| LiveError::Table {
+                    table: key.to_string(),
+                    message: e.to_string(),
+                })?;
+            }
+        }
+    }
+    if let Some(df) = out.as_mut() {
+        df.rechunk_mut();
+    }
+    Ok(out)
+}
+
 /// Every row of one live table for a stock: the compacted days and the minute files, in time
 /// order.
 pub async fn read_table(
@@ -137,7 +167,6 @@ pub async fn read_table(
     stock: &Symbol,
 ) -> Result<Option<DataFrame>, LiveError> {
     let prefix = format!("{table_prefix}stock={stock}/");
-    let mut out: Option<DataFrame> = None;
     let objects = store.list(&prefix).await?;
     // A day both compacted and still holding minute files (its compaction was cut short) is
     // read from the compacted file only.
@@ -145,25 +174,17 @@ pub async fn read_table(
         .iter()
         .filter_map(|o| o.key.strip_suffix(layout::LIVE_DAY_FILE))
         .collect();
-    for o in &objects {
-        let day_prefix = o.key.rsplit_once('/').map(|(p, _)| format!("{p}/"));
-        let is_day_file = o.key.ends_with(layout::LIVE_DAY_FILE);
-        if !is_day_file && day_prefix.is_some_and(|p| compacted.contains(p.as_str())) {
-            continue;
-        }
-        let df = decode(&o.key, &store.get(&o.key).await?)?;
-        out = Some(match out {
-            None => df,
-            Some(mut acc) => {
-                acc.vstack_mut(&df).map_err(|e| LiveError::Table {
-                    table: o.key.clone(),
-                    message: e.to_string(),
-                })?;
-                acc
-            }
-        });
-    }
-    Ok(out)
+    let keys: Vec<&str> = objects
+        .iter()
+        .map(|o| o.key.as_str())
+        .filter(|k| {
+            k.ends_with(layout::LIVE_DAY_FILE)
+                || !k
+                    .rsplit_once('/')
+                    .is_some_and(|(day, _)| compacted.contains(format!("{day}/").as_str()))
+        })
+        .collect();
+    read_stacked(store, &keys).await
 }
 
 fn decode(key: &str, bytes: &[u8]) -> Result<DataFrame, LiveError> {
@@ -195,28 +216,15 @@ pub async fn compact_day(
         return Ok(0);
     }
     if !objects.iter().any(|o| o.key == day_key) {
-        let mut acc: Option<DataFrame> = None;
-        for key in &minute_files {
-            let df = decode(key, &store.get(key).await?)?;
-            match acc.as_mut() {
-                None => acc = Some(df),
-                Some(a) => a
-                    .vstack_mut(&df)
-                    .map(|_| ())
-                    .map_err(|e| LiveError::Table {
-                        table: key.to_string(),
-                        message: e.to_string(),
-                    })?,
-            }
-        }
-        if let Some(mut df) = acc {
-            df.rechunk_mut();
+        if let Some(df) = read_stacked(store, &minute_files).await? {
             let bytes = enc(&day_key, to_parquet(&df))?;
             store.put_if_absent(&day_key, bytes).await?;
         }
     }
-    for key in &minute_files {
-        store.delete(key).await?;
-    }
+    futures::stream::iter(minute_files.iter().copied())
+        .map(|key| store.delete(key))
+        .buffer_unordered(CONCURRENCY)
+        .try_collect::<()>()
+        .await?;
     Ok(minute_files.len())
 }
