@@ -72,10 +72,7 @@ async fn source(store: &dyn Store, raw: &std::path::Path) -> ReplaySource {
         .await
         .unwrap()
         .unwrap();
-    let start = parse_bar_time(&format!("{}:00+05:30", pointer.trained_until))
-        .unwrap()
-        .local_ms
-        + 60_000;
+    let start = groves_core::calendar::parse_wall(&pointer.trained_until).unwrap() + 60_000;
     ReplaySource::read(raw, "raw", Some(start), Some(500)).unwrap()
 }
 
@@ -285,4 +282,157 @@ mod emulator {
         let logs = emulator.logs();
         assert!(logs.contains(r#""Namespace":"groves/live""#), "{logs}");
     }
+}
+
+/// The lines of a raw file whose `date` (the first column of the current layout) is by
+/// `until`, header included.
+fn lines_until(raw: &std::path::Path, until_ms: i64) -> String {
+    let text = std::fs::read_to_string(raw).unwrap();
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let date = line.split(',').next().unwrap();
+        if i == 0 || parse_bar_time(date).unwrap().local_ms <= until_ms {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn small_run(id: &str) -> RunSpec {
+    RunSpec {
+        run: Some(RunId::new(id).unwrap()),
+        promote: false,
+        ..spec()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_until_a_minute_reads_the_raw_file_then_the_live_minutes() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = gen_raw(dir.path(), SYM, 6, 5, false);
+    let src = ReplaySource::read(&full, "full", None, None).unwrap();
+    let sym = Symbol::new(SYM).unwrap();
+    // Store A: the raw file of the first four days, then the rest as live minutes.
+    let day5 = src.rows[4 * 375].0;
+    let until = src.rows[5 * 375 + 150].0;
+    let a_root = dir.path().join("a");
+    let a: Arc<dyn Store> = Arc::new(LocalStore::create(&a_root).unwrap());
+    a.put(
+        &layout::raw_key(&sym),
+        bytes::Bytes::from(lines_until(&full, day5 - 60_000)),
+    )
+    .await
+    .unwrap();
+    let live = ReplaySource::read(&full, "full", Some(day5), None).unwrap();
+    replay(
+        a.as_ref(),
+        &sym,
+        &live,
+        &ReplayOptions {
+            batch: 3,
+            ..Default::default()
+        },
+        |_| async { Ok(()) },
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    // Store B: one raw file cut at the same minute.
+    let b: Arc<dyn Store> = Arc::new(LocalStore::create(&dir.path().join("b")).unwrap());
+    b.put(
+        &layout::raw_key(&sym),
+        bytes::Bytes::from(lines_until(&full, until)),
+    )
+    .await
+    .unwrap();
+    let a_spec = RunSpec {
+        until: Some(groves_core::calendar::format_wall(until)),
+        ..small_run("until")
+    };
+    drive_locally(a.clone(), &a_spec, None)
+        .await
+        .check()
+        .unwrap();
+    drive_locally(b.clone(), &small_run("until"), None)
+        .await
+        .check()
+        .unwrap();
+    let run = RunId::new("until").unwrap();
+    for split in [
+        layout::Split::Train,
+        layout::Split::Validation,
+        layout::Split::Test,
+    ] {
+        let key = layout::features_key(&run, split, &sym);
+        assert_eq!(
+            a.get(&key).await.unwrap(),
+            b.get(&key).await.unwrap(),
+            "{key}"
+        );
+    }
+    for key in [
+        layout::test_mse_key(&run, &sym),
+        layout::min_mse_key(&run, &sym),
+    ] {
+        assert_eq!(
+            a.get(&key).await.unwrap(),
+            b.get(&key).await.unwrap(),
+            "{key}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promote_if_better_keeps_a_serving_model_the_new_groves_do_not_beat() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("bucket");
+    let store: Arc<dyn Store> = Arc::new(LocalStore::create(&root).unwrap());
+    std::fs::create_dir_all(root.join("raw")).unwrap();
+    gen_raw(&root.join("raw"), SYM, 6, 5, false);
+    let pointer_run = |store: Arc<dyn Store>| async move {
+        groves_serving::model::read_pointer(store.as_ref(), &Symbol::new(SYM).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .run
+            .to_string()
+    };
+    // A weak serving model: one tree, one split candidate.
+    let weak = RunSpec {
+        run: Some(RunId::new("weak").unwrap()),
+        feat: vec![1],
+        trees: 1,
+        final_groves: 1,
+        final_trees: 1,
+        ..spec()
+    };
+    drive_locally(store.clone(), &weak, None)
+        .await
+        .check()
+        .unwrap();
+    assert_eq!(pointer_run(store.clone()).await, "weak");
+    // The same again with promote_if_better: the same forecasts, so no better: kept.
+    let same = RunSpec {
+        run: Some(RunId::new("same").unwrap()),
+        promote_if_better: true,
+        ..weak.clone()
+    };
+    let o = drive_locally(store.clone(), &same, None).await;
+    assert!(o.promoted.is_empty(), "{:?}", o.promoted);
+    assert!(
+        o.not_promoted[0].1.contains("does as well"),
+        "{:?}",
+        o.not_promoted
+    );
+    assert_eq!(pointer_run(store.clone()).await, "weak");
+    // Stronger groves: promoted.
+    let strong = RunSpec {
+        run: Some(RunId::new("strong").unwrap()),
+        promote_if_better: true,
+        ..spec()
+    };
+    let o = drive_locally(store.clone(), &strong, None).await;
+    assert_eq!(o.promoted, vec![SYM.to_string()], "{:?}", o.not_promoted);
+    assert_eq!(pointer_run(store.clone()).await, "strong");
 }

@@ -6,7 +6,7 @@
 //! Java; `scripts/test.sh` installs it). Without them these tests fail, saying what to install.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -95,6 +95,10 @@ fn chromium() -> PathBuf {
 /// would reach the network switched off; kills it after two minutes.
 fn headless(page: &Path, args: &[String]) -> Output {
     let profile = tempfile::tempdir().unwrap();
+    // Output to files, not pipes: a page's DOM dump is larger than a pipe's buffer, and
+    // chromium would block writing it while this waits for it to exit.
+    let out_path = profile.path().join("stdout");
+    let err_path = profile.path().join("stderr");
     let mut child = Command::new(chromium())
         .args([
             "--headless",
@@ -111,19 +115,26 @@ fn headless(page: &Path, args: &[String]) -> Output {
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(args)
         .arg(format!("file://{}", page.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
         .spawn()
         .expect("start chromium");
     let deadline = Instant::now() + Duration::from_secs(120);
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if Instant::now() > deadline {
             let _ = child.kill();
             panic!("chromium did not finish within 120 s on {}", page.display());
         }
         std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().unwrap();
+    };
+    let out = Output {
+        status,
+        stdout: std::fs::read(&out_path).unwrap(),
+        stderr: std::fs::read(&err_path).unwrap(),
+    };
     assert!(
         out.status.success(),
         "chromium failed: {}",
@@ -345,4 +356,74 @@ async fn a_missing_grove_is_shown_as_missing_not_as_a_number() {
     );
     let forecast = element(&text, "data-stock-section=\"GROVE\"", "</section>");
     assert!(forecast.contains("data-forecast-missing"), "{forecast}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_section_shows_the_realised_forecasts_the_rolling_skill_and_drift() {
+    use groves_live::replay::{replay, ReplayOptions, ReplaySource};
+    use groves_live::{LiveOptions, Scorer};
+    use groves_serving::{CacheOptions, ModelCache};
+    let r = run(spec("live", 1), None).await;
+    r.outcome.check().unwrap();
+    // M&M's last 700 minutes replayed and scored; a tolerance of 0 and a short window so the
+    // rolling skill crosses the threshold.
+    let sym = groves_core::ids::Symbol::new("M&M").unwrap();
+    let raw = r
+        .dir
+        .path()
+        .join("bucket/raw/M&M_minute_data_with_indicators.csv");
+    let all = ReplaySource::read(&raw, "raw", None, None).unwrap();
+    let src =
+        ReplaySource::read(&raw, "raw", Some(all.rows[all.rows.len() - 700].0), None).unwrap();
+    let cache = Arc::new(ModelCache::new(r.store.clone(), CacheOptions::default()));
+    let opts = LiveOptions {
+        window: 60,
+        drift_tolerance: 0.0,
+        flush: true,
+        ..Default::default()
+    };
+    let scorer = Scorer::new(r.store.clone(), cache, opts);
+    let s = &scorer;
+    replay(
+        r.store.as_ref(),
+        &sym,
+        &src,
+        &ReplayOptions::default(),
+        |key| async move { s.score_object(&key).await.map(|_| ()) },
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let drift = r
+        .store
+        .list(&layout::drift_prefix(&sym))
+        .await
+        .unwrap()
+        .len();
+    assert!(drift > 0, "the test needs drift records");
+
+    let text = html::render(&report::load(r.store.as_ref(), &r.run).await.unwrap());
+    let path = r.dir.path().join("live.html");
+    std::fs::write(&path, &text).unwrap();
+    validate(&path);
+    assert_self_contained(&text);
+    let out = headless(&path, &["--dump-dom".to_string()]);
+    let dom = String::from_utf8(out.stdout).unwrap();
+    let section = element(&dom, "data-stock-section=\"M&amp;M\"", "</section>");
+    // 700 minutes: 10 of warm-up, the last realised at the end.
+    let chart = element(section, "data-live-forecast=\"M&amp;M\"", "</svg>");
+    assert!(chart.contains("data-points=\"689\""), "{chart}");
+    assert_eq!(chart.matches("<polyline").count(), 3);
+    let skill = element(section, "data-live-skill=\"M&amp;M\"", "</svg>");
+    assert!(skill.contains("data-series=\"rolling skill\""));
+    assert!(skill.contains("data-threshold=\""));
+    assert!(skill.matches("data-drift-begin=").count() > 0);
+    let table = element(section, "data-drift-events=", "</table>");
+    assert!(
+        table.starts_with(&format!("data-drift-events=\"{drift}\"")),
+        "{table}"
+    );
+    // The other stock has no live data: no live section.
+    let grove = element(&dom, "data-stock-section=\"GROVE\"", "</section>");
+    assert!(!grove.contains("data-live"), "{grove}");
 }

@@ -150,6 +150,10 @@ struct ProcessingArgs {
     /// Extra raw columns kept as features, by name (e.g. RSI14,ATR).
     #[arg(long, value_delimiter = ',')]
     features: Vec<String>,
+    /// Only the bars up to this minute (`YYYY-MM-DD HH:MM`, India time), the stock's live
+    /// minutes (`live/minutes/`) after the raw file's last bar included.
+    #[arg(long)]
+    until: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -218,6 +222,13 @@ struct RunArgs {
     /// Extra raw columns as features, by name (e.g. RSI14,macd1226,ATR,volume).
     #[arg(long, value_delimiter = ',')]
     features: Vec<String>,
+    /// Train on the bars up to this minute only (`YYYY-MM-DD HH:MM`, India time), the live
+    /// minutes after the raw file's last bar included.
+    #[arg(long)]
+    until: Option<String>,
+    /// Promote a stock only if the new groves beat its serving model on this run's test rows.
+    #[arg(long)]
+    promote_if_better: bool,
     /// Do not point the stocks' serving models at this run when it finishes.
     #[arg(long)]
     no_promote: bool,
@@ -305,6 +316,11 @@ struct LiveScoringArgs {
     /// Seconds a loaded model is used before its serving pointer is read again.
     #[arg(long, default_value_t = 60)]
     refresh_s: u64,
+    /// When a drift episode begins, retrain the stock here (the original grid, on the data up
+    /// to that minute, live minutes included) and promote the result only if it beats the
+    /// serving model on the newest held-out minutes.
+    #[arg(long)]
+    retrain: bool,
 }
 
 /// Replays a raw file's rows into the store as live minutes (`live/minutes/`), paced like a

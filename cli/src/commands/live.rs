@@ -5,18 +5,85 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use groves_core::calendar::parse_bar_time;
+use async_trait::async_trait;
+use groves_core::calendar::parse_wall;
 use groves_core::ids::Symbol;
 use groves_core::layout;
 use groves_core::pricing::{s3_requests_usd, S3_PRICES_NOTE};
+use groves_core::spec::RunSpec;
 use groves_live::replay::{replay as replay_into, ReplayOptions, ReplaySource};
+use groves_live::settle::Retraining;
 use groves_live::status::{live_stocks, stock_status, StockStatus};
-use groves_live::{LiveOptions, Scorer, SettleReport};
+use groves_live::{LiveOptions, Retrainer, Scorer, SettleReport};
+use groves_orchestrator::invoke::LocalPool;
+use groves_orchestrator::parent::{drive_run, DriveOptions, DriveOutcome, Quiet};
 use groves_serving::{CacheOptions, ModelCache};
+use groves_stages::{OneStore, UnitContext};
 use groves_store::CountingStore;
 
 use super::StoreRef;
 use crate::{LiveArgs, LiveScoringArgs, ReplayArgs};
+
+/// Runs a retraining run here, to its end, on the in-process pool (the scorer waits for it).
+struct LocalRetrainer {
+    store: StoreRef,
+}
+
+#[async_trait]
+impl Retrainer for LocalRetrainer {
+    async fn start(&self, spec: RunSpec) -> Result<(), String> {
+        // The parent's future is not `Send` for every lifetime rustc asks about (a known
+        // limitation with borrowed trait objects across awaits), so it runs on this runtime
+        // from a blocking thread rather than as part of the scorer's future.
+        let store = Arc::clone(&self.store);
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || handle.block_on(retrain_here(store, spec)))
+            .await
+            .map_err(|e| format!("the retraining run's thread: {e}"))?
+    }
+}
+
+async fn retrain_here(store: StoreRef, spec: RunSpec) -> Result<(), String> {
+    let run = spec
+        .run
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    eprintln!(
+        "drift: retraining run {run} on the data up to {} …",
+        spec.until.as_deref().unwrap_or("now")
+    );
+    let pool = LocalPool::new(
+        UnitContext {
+            buckets: Arc::new(OneStore(Arc::clone(&store))),
+            threads: 1,
+        },
+        LocalPool::default_slots(),
+    );
+    let outcome = drive_run(
+        store.as_ref(),
+        &pool,
+        &spec,
+        "groves-data",
+        &DriveOptions::default(),
+        &Quiet,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let DriveOutcome::Finished(o) = outcome else {
+        return Err(format!("retraining run {run} paused before its end"));
+    };
+    groves_report::write_html(store.as_ref(), &o.run)
+        .await
+        .map_err(|e| e.to_string())?;
+    for s in &o.promoted {
+        eprintln!("drift: {s} now forecast with retraining run {run}'s final groves");
+    }
+    for (s, why) in &o.not_promoted {
+        eprintln!("drift: {s} keeps its serving model: {why}");
+    }
+    o.check().map_err(|e| e.to_string())
+}
 
 fn build_scorer(store: StoreRef, args: &LiveScoringArgs, flush: bool) -> Scorer {
     let cache = Arc::new(ModelCache::new(
@@ -26,8 +93,8 @@ fn build_scorer(store: StoreRef, args: &LiveScoringArgs, flush: bool) -> Scorer 
             ..Default::default()
         },
     ));
-    Scorer::new(
-        store,
+    let scorer = Scorer::new(
+        Arc::clone(&store),
         cache,
         LiveOptions {
             lateness_minutes: args.lateness,
@@ -36,7 +103,14 @@ fn build_scorer(store: StoreRef, args: &LiveScoringArgs, flush: bool) -> Scorer 
             flush,
             ..Default::default()
         },
-    )
+    );
+    if !args.retrain {
+        return scorer;
+    }
+    scorer.with_retraining(Retraining {
+        retrainer: Arc::new(LocalRetrainer { store }),
+        base: RunSpec::default(),
+    })
 }
 
 /// Totals over many settles, for the closing line.
@@ -71,16 +145,7 @@ pub async fn replay(store: &StoreRef, args: &ReplayArgs) -> Result<()> {
     let start_ms = args
         .start
         .as_deref()
-        .map(|s| {
-            let with_zone = if s.len() == 16 {
-                format!("{s}:00+05:30")
-            } else {
-                s.to_string()
-            };
-            parse_bar_time(&with_zone)
-                .map(|t| t.local_ms)
-                .map_err(|e| anyhow!("--start {s:?}: {e} (give YYYY-MM-DD HH:MM, India time)"))
-        })
+        .map(|s| parse_wall(s).map_err(|e| anyhow!("--start {s:?}: {e}")))
         .transpose()?;
     let speed = match args.speed.as_str() {
         "max" => None,
@@ -102,7 +167,7 @@ pub async fn replay(store: &StoreRef, args: &ReplayArgs) -> Result<()> {
     let start_ms = match (start_ms, args.score) {
         (None, true) => match groves_serving::model::read_pointer(store.as_ref(), &stock).await? {
             Some(p) => {
-                let t = parse_bar_time(&format!("{}:00+05:30", p.trained_until)).map_err(|e| {
+                let t = parse_wall(&p.trained_until).map_err(|e| {
                     anyhow!(
                         "the serving pointer's trained_until {:?}: {e}",
                         p.trained_until
@@ -112,7 +177,7 @@ pub async fn replay(store: &StoreRef, args: &ReplayArgs) -> Result<()> {
                     "replaying from after {} (the end of the serving model's training data; --start to choose)",
                     p.trained_until
                 );
-                Some(t.local_ms + 60_000)
+                Some(t + 60_000)
             }
             None => None,
         },

@@ -13,6 +13,13 @@ use crate::{progress, ProcessArgs, ProcessingArgs};
 impl ProcessingArgs {
     pub fn options(&self) -> Result<ProcessingOptions> {
         groves_core::events::check_features(&self.features).map_err(|e| anyhow!("{e}"))?;
+        let until_ms = self
+            .until
+            .as_deref()
+            .map(|u| {
+                groves_core::calendar::parse_wall(u).map_err(|e| anyhow!("--until {u:?}: {e}"))
+            })
+            .transpose()?;
         Ok(ProcessingOptions {
             run: RunId::new(self.run.as_str())?,
             split: self.split,
@@ -20,6 +27,7 @@ impl ProcessingArgs {
             lags: self.lags,
             horizon: self.horizon,
             features: self.features.clone(),
+            until_ms,
             invoked_at: None,
         })
     }

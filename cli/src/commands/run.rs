@@ -62,6 +62,8 @@ impl RunArgs {
             horizon: self.horizon,
             features: self.features.clone(),
             promote: !self.no_promote,
+            until: self.until.clone(),
+            promote_if_better: self.promote_if_better,
             allow_missing: self.allow_missing,
             max_attempts: self.max_attempts,
             unit_timeout_s: self.unit_timeout,

@@ -126,6 +126,17 @@ pub fn format_wall(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", mins / 60, mins % 60)
 }
 
+/// The wall-clock ms of `YYYY-MM-DD HH:MM` (India time, as [`format_wall`] writes it).
+pub fn parse_wall(s: &str) -> Result<i64, &'static str> {
+    let s = s.trim();
+    if s.len() != 16 {
+        return Err("not a minute like 2015-02-02 09:15 (India time)");
+    }
+    parse_bar_time(&format!("{s}:00+05:30"))
+        .map(|t| t.local_ms)
+        .map_err(|_| "not a minute like 2015-02-02 09:15 (India time)")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +165,14 @@ mod tests {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert_eq!(days_from_civil(1969, 12, 31), -1);
+    }
+
+    #[test]
+    fn wall_minutes_round_trip() {
+        let t = parse_wall("2015-02-02 09:15").unwrap();
+        assert_eq!(format_wall(t), "2015-02-02 09:15");
+        assert!(parse_wall("2015-02-02").is_err());
+        assert!(parse_wall("2015-02-02 25:15").is_err());
     }
 
     #[test]

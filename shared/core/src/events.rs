@@ -65,6 +65,10 @@ pub struct ProcessingEvent {
     /// Extra raw columns kept as features.
     #[serde(default)]
     pub features: Vec<String>,
+    /// Only the bars up to this minute (`YYYY-MM-DD HH:MM`, India time), the stock's live
+    /// minutes after the raw file's last bar included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
     #[serde(default)]
     pub invoked_at: Option<i64>,
 }
@@ -348,9 +352,20 @@ impl Event for RunSpec {
 }
 
 /// Target, horizon and extra features: in range, and not contradicting `method`.
+/// `until`, if given, is a minute.
+fn check_until(until: Option<&str>) -> Result<(), String> {
+    match until {
+        Some(u) => crate::calendar::parse_wall(u)
+            .map(|_| ())
+            .map_err(|e| format!("field `until`: {u:?} is {e}")),
+        None => Ok(()),
+    }
+}
+
 fn check_learning(spec: &RunSpec) -> Result<(), String> {
     check_range("horizon", spec.horizon, 1, MAX_HORIZON)?;
     check_features(&spec.features)?;
+    check_until(spec.until.as_deref())?;
     if spec.method == Some(Method::Original) {
         let clash = |field: &str, what: &str| {
             Err(format!(
@@ -404,6 +419,7 @@ impl Event for ProcessingEvent {
         check_seed(self.seed)?;
         check_range("horizon", self.horizon, 1, MAX_HORIZON)?;
         check_features(&self.features)?;
+        check_until(self.until.as_deref())?;
         layout::raw_key_and_symbol(&self.file)
             .map(|_| ())
             .map_err(|e| format!("field `file`: {e}"))

@@ -211,6 +211,15 @@ pub struct RunSpec {
     /// price features, e.g. `["RSI14", "ATR"]`.
     #[serde(default)]
     pub features: Vec<String>,
+    /// Train on the bars up to this minute only (`YYYY-MM-DD HH:MM`, India time), the live
+    /// minutes under `live/minutes/` after the raw file's last bar included: a retraining run
+    /// on the data up to then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// Promote a stock only if the new final groves beat its serving model on this run's test
+    /// rows (the newest held-out minutes of a chronological split); else keep the old one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub promote_if_better: bool,
     /// When the run finishes, point each stock's serving model (`models/current/`) at this
     /// run's final groves (stocks whose test MSE is complete only).
     #[serde(default = "default_promote")]

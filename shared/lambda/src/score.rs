@@ -4,8 +4,13 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
+use groves_core::spec::RunSpec;
+use groves_core::stage::Stage;
 use groves_live::metrics::emf_line;
-use groves_live::{LiveOptions, Scorer};
+use groves_live::settle::Retraining;
+use groves_live::{LiveOptions, Retrainer, Scorer};
+use groves_orchestrator::invoke::Invoker;
 use groves_orchestrator::trigger::{decoded_key, notification_from_value};
 use groves_serving::ModelCache;
 use groves_stages::StageError;
@@ -29,6 +34,52 @@ fn live_options() -> Result<LiveOptions, String> {
         o.drift_tolerance = v.parse().map_err(|_| bad("GROVES_DRIFT_TOLERANCE", &v))?;
     }
     Ok(o)
+}
+
+/// Starts a retraining run by invoking the parent with its whole-run event (asynchronously,
+/// as the trigger starts a search).
+struct ParentRetrainer<I> {
+    invoker: I,
+    bucket: String,
+}
+
+#[async_trait]
+impl<I: Invoker> Retrainer for ParentRetrainer<I> {
+    async fn start(&self, mut spec: RunSpec) -> Result<(), String> {
+        spec.bucket = Some(self.bucket.clone());
+        let payload = serde_json::to_value(&spec).map_err(|e| e.to_string())?;
+        self.invoker
+            .invoke(Stage::Parent, "parent", payload)
+            .await
+            .map_err(|e| e.to_string())?;
+        match self.invoker.settle().await.first() {
+            Some(f) => Err(f.message.clone()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `GROVES_RETRAIN_RUN`: the whole-run event (grid, grove counts) a drift episode's retraining
+/// run starts from; unset or empty: no retraining on drift.
+fn retraining(aws: &Aws, bucket: &str) -> Result<Option<Retraining>, String> {
+    let Some(json) = std::env::var("GROVES_RETRAIN_RUN")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let base: RunSpec = groves_core::events::decode_value(
+        Stage::Parent,
+        serde_json::from_str(&json).map_err(|e| format!("GROVES_RETRAIN_RUN: {e}"))?,
+    )
+    .map_err(|e| format!("GROVES_RETRAIN_RUN: {e}"))?;
+    Ok(Some(Retraining {
+        retrainer: Arc::new(ParentRetrainer {
+            invoker: crate::parent::lambda_invoker(aws),
+            bucket: bucket.to_string(),
+        }),
+        base,
+    }))
 }
 
 /// Settles the stock of every record. A record whose key is not a live minute is logged and
@@ -87,7 +138,10 @@ pub async fn serve() -> Result<(), Error> {
     let aws = Aws::from_env().await;
     let store: Arc<dyn groves_store::Store> = Arc::new(aws.store(&bucket));
     let cache = Arc::new(ModelCache::new(Arc::clone(&store), model_cache_options()));
-    let scorer = Scorer::new(store, cache, options);
+    let mut scorer = Scorer::new(store, cache, options);
+    if let Some(r) = retraining(&aws, &bucket)? {
+        scorer = scorer.with_retraining(r);
+    }
     let (scorer, bucket) = (&scorer, bucket.as_str());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         tracing::info!(request_id = %event.context.request_id, "live minutes landed");

@@ -1,27 +1,26 @@
 //! groves' live path: the bucket is the stream.
 //!
 //! - [`replay`]: rows of a raw file written into the bucket as they would arrive live, one
-//!   object per minute (or per batch of minutes) under `live/minutes/`;
-//! - [`minute`]: that object's format (the Kaggle header and rows, read by name);
+//!   object per minute (or per batch of minutes) under `live/minutes/`, in the format
+//!   `groves_data::raw::minutes` reads;
 //! - [`settle`]: the scorer. Each new object is settled in time order with the stock's serving
 //!   model: a forecast per minute, and once the minute it was for arrives, its realised error
 //!   beside the naive forecast's; a rolling skill and drift episodes;
 //! - [`state`]: what the scorer keeps between objects (an immutable snapshot per settle);
 //! - [`tables`]: the `live_forecasts` and `live_outcomes` Parquet tables and their compaction;
-//! - [`drift`]: drift episodes and their records;
+//! - [`drift`]: drift episodes, their records, and the retraining run an episode starts;
 //! - [`metrics`]: CloudWatch Embedded Metric Format lines;
 //! - [`status`]: per-stock rolling figures for `groves live`.
 
 pub mod drift;
 pub mod metrics;
-pub mod minute;
 pub mod replay;
 pub mod settle;
 pub mod state;
 pub mod status;
 pub mod tables;
 
-pub use drift::DriftRecord;
+pub use drift::{DriftRecord, Retrainer};
 pub use settle::{LiveOptions, Scorer, SettleReport};
 pub use state::LiveState;
 
@@ -39,6 +38,8 @@ pub enum LiveError {
     Model(String),
     #[error("{file}: {message}")]
     Source { file: String, message: String },
+    #[error("retraining run {run} could not be started: {message}")]
+    Retrain { run: String, message: String },
     #[error("not a live minute key: {0:?} (expected live/minutes/stock=SYMBOL/date=YYYY-MM-DD/HHMM.csv)")]
     NotALiveKey(String),
 }

@@ -24,11 +24,12 @@ use groves_serving::{LoadedModel, ModelCache, Row, ServeError};
 use groves_store::{ObjectMeta, Store};
 use serde_json::json;
 
-use crate::drift::{self, DriftKind, DriftRecord};
-use crate::minute::{parse_minutes, MinuteRow};
+use crate::drift::{self, DriftKind, DriftRecord, Retrainer};
 use crate::state::{LiveState, Pending, Realised};
 use crate::tables::{self, ForecastRow, OutcomeRow};
 use crate::LiveError;
+use groves_core::spec::RunSpec;
+use groves_data::raw::minutes::{parse_minutes, MinuteRow};
 
 /// The session's first and last minute (NSE, India wall clock), as ms into the day.
 pub const SESSION_OPEN_MS: i64 = (9 * 60 + 15) * 60_000;
@@ -102,11 +103,19 @@ impl SettleReport {
     }
 }
 
+/// Retraining on drift: who starts the runs, and the run they start from (grid, groves).
+#[derive(Clone)]
+pub struct Retraining {
+    pub retrainer: Arc<dyn Retrainer>,
+    pub base: RunSpec,
+}
+
 /// Settles live objects with the serving models of `models`.
 pub struct Scorer {
     store: Arc<dyn Store>,
     models: Arc<ModelCache>,
     opts: LiveOptions,
+    retraining: Option<Retraining>,
 }
 
 impl Scorer {
@@ -115,7 +124,14 @@ impl Scorer {
             store,
             models,
             opts,
+            retraining: None,
         }
+    }
+
+    /// Starts a retraining run when a drift episode begins.
+    pub fn with_retraining(mut self, retraining: Retraining) -> Self {
+        self.retraining = Some(retraining);
+        self
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -212,6 +228,8 @@ impl Scorer {
                 state.drift_since = None;
             }
         }
+        state.window = self.opts.window;
+        state.drift_tolerance = self.opts.drift_tolerance;
         let newest_ms = listed.iter().map(|(_, ms)| *ms).max().unwrap_or(i64::MIN);
         let mut settled_any = false;
         for (i, (meta, first_ms)) in listed.iter().enumerate() {
@@ -299,9 +317,9 @@ impl Scorer {
         let parsed = parse_minutes(&bytes, extras, first_ms)
             .map_err(|e| e.to_string())
             .and_then(|rows| match (rows.first(), state.frontier_ms) {
-                (Some(r), Some(f)) if r.local_ms <= f => Err(format!(
+                (Some(r), Some(f)) if r.time.local_ms <= f => Err(format!(
                     "its first minute {} is not after the last settled minute {}",
-                    format_wall(r.local_ms),
+                    format_wall(r.time.local_ms),
                     format_wall(f)
                 )),
                 _ => Ok(rows),
@@ -345,7 +363,7 @@ impl Scorer {
                 .put_if_absent(&okey, tables::outcomes_parquet(&outcomes)?)
                 .await?;
         }
-        let last = rows.last().map_or(first_ms, |r| r.local_ms);
+        let last = rows.last().map_or(first_ms, |r| r.time.local_ms);
         report.forecasts.extend(forecasts);
         report.outcomes.extend(outcomes);
         report.objects += 1;
@@ -393,7 +411,7 @@ impl Scorer {
             };
             let o = OutcomeRow {
                 minute_ms: p.minute_ms,
-                realised_ms: row.local_ms,
+                realised_ms: row.time.local_ms,
                 price: p.price,
                 actual: price,
                 forecast: p.forecast,
@@ -409,11 +427,12 @@ impl Scorer {
                 while state.realised.len() > self.opts.window {
                     state.realised.pop_front();
                 }
-                self.check_drift(state, report, row.local_ms).await?;
+                self.check_drift(state, report, model, row.time.local_ms)
+                    .await?;
             }
             outcomes.push(o);
         }
-        state.prices.push_back((row.local_ms, price));
+        state.prices.push_back((row.time.local_ms, price));
         while state.prices.len() > N_FEATURES {
             state.prices.pop_front();
         }
@@ -441,7 +460,7 @@ impl Scorer {
             .map_err(|e| LiveError::Model(e.to_string()))?[0];
         let run = m.pointer.run.to_string();
         state.pending.push_back(Pending {
-            minute_ms: row.local_ms,
+            minute_ms: row.time.local_ms,
             price,
             forecast,
             rows_left: m.pointer.horizon.max(1),
@@ -449,7 +468,7 @@ impl Scorer {
         });
         state.counts.forecasts += 1;
         forecasts.push(ForecastRow {
-            minute_ms: row.local_ms,
+            minute_ms: row.time.local_ms,
             price,
             forecast,
             horizon: m.pointer.horizon,
@@ -463,6 +482,7 @@ impl Scorer {
         &self,
         state: &mut LiveState,
         report: &mut SettleReport,
+        model: Option<&LoadedModel>,
         at_ms: i64,
     ) -> Result<(), LiveError> {
         let (Some(promoted), Some(run)) = (state.promoted_skill, state.model_run.clone()) else {
@@ -482,6 +502,12 @@ impl Scorer {
             _ => return Ok(()),
         };
         let stock = state.stock.clone();
+        let retrain = match (&kind, &self.retraining, model) {
+            (DriftKind::Begin, Some(r), Some(m)) => {
+                Some(drift::retraining_spec(&r.base, &m.pointer, at_ms))
+            }
+            _ => None,
+        };
         let record = DriftRecord {
             stock: stock.clone(),
             kind: kind.clone(),
@@ -491,12 +517,14 @@ impl Scorer {
             threshold: begin,
             window: self.opts.window,
             model_run: run,
+            retraining_run: retrain.as_ref().and_then(|s| s.run.clone()),
         };
         let body = serde_json::to_vec(&record).map_err(|e| LiveError::State {
             key: layout::drift_key(&stock, at_ms),
             message: e.to_string(),
         })?;
-        self.store
+        let won = self
+            .store
             .put_if_absent(&layout::drift_key(&stock, at_ms), Bytes::from(body))
             .await?;
         match kind {
@@ -509,6 +537,22 @@ impl Scorer {
                 state.drift_since = None;
                 tracing::info!(stock = %stock, minute = %record.minute, skill, "drift ended");
             }
+        }
+        if let (true, Some(spec), Some(r)) = (won, retrain, &self.retraining) {
+            let run = spec
+                .run
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            if let Err(message) = r.retrainer.start(spec).await {
+                // Not started: the record goes, and the settle fails, so its retry (from the
+                // same state) writes the record again and starts the run then.
+                self.store.delete(&layout::drift_key(&stock, at_ms)).await?;
+                return Err(LiveError::Retrain { run, message });
+            }
+            tracing::info!(stock = %stock, run = %run, "retraining started");
+            // A run in this process may have promoted a new model already.
+            self.models.recheck(&stock);
         }
         report.drift.push(record);
         Ok(())

@@ -66,9 +66,23 @@ pub struct LiveState {
     pub realised: VecDeque<Realised>,
     /// Start of the current drift episode, if one is open.
     pub drift_since: Option<i64>,
+    /// The rolling window and drift tolerance the scorer was run with (for whoever reads the
+    /// state: `groves live`, the report).
+    #[serde(default = "default_window")]
+    pub window: usize,
+    #[serde(default = "default_tolerance")]
+    pub drift_tolerance: f64,
     /// Days (day numbers since 1970) settled and not compacted yet, ascending.
     pub open_days: Vec<i64>,
     pub counts: Counts,
+}
+
+fn default_window() -> usize {
+    crate::settle::LiveOptions::default().window
+}
+
+fn default_tolerance() -> f64 {
+    crate::settle::LiveOptions::default().drift_tolerance
 }
 
 impl LiveState {
@@ -84,6 +98,8 @@ impl LiveState {
             promoted_skill: None,
             realised: VecDeque::new(),
             drift_since: None,
+            window: default_window(),
+            drift_tolerance: default_tolerance(),
             open_days: Vec::new(),
             counts: Counts::default(),
         }

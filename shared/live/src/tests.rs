@@ -430,3 +430,82 @@ async fn drift_is_flagged_on_a_level_break_and_not_without_one() {
     let recorded = store.list(&layout::drift_prefix(&stock())).await.unwrap();
     assert_eq!(recorded.len(), 1);
 }
+
+/// Records the runs it is asked to start; fails the first `fail` of them.
+struct CountingRetrainer {
+    started: std::sync::Mutex<Vec<groves_core::spec::RunSpec>>,
+    fail: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl crate::Retrainer for CountingRetrainer {
+    async fn start(&self, spec: groves_core::spec::RunSpec) -> Result<(), String> {
+        use std::sync::atomic::Ordering;
+        if self
+            .fail
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err("the parent could not be invoked".into());
+        }
+        self.started.lock().unwrap().push(spec);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_drift_episode_starts_one_retraining_run_even_when_the_first_start_fails() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let train = walk(3000, 11, 1.0);
+    promote_model(store.as_ref(), &train, 1, 1.0).await;
+    let skill = held_out_skill(store.clone(), &walk(2000, 37, 1.0)).await;
+    promote_model(store.as_ref(), &train, 1, skill).await;
+    let mut series = walk(900, 23, 1.0);
+    for p in series.iter_mut().skip(500) {
+        *p += 25.0;
+    }
+    let times = minutes(series.len());
+    let retrainer = Arc::new(CountingRetrainer {
+        started: Default::default(),
+        fail: std::sync::atomic::AtomicUsize::new(1),
+    });
+    let s = scorer(
+        store.clone(),
+        LiveOptions {
+            window: 120,
+            ..Default::default()
+        },
+    )
+    .with_retraining(crate::settle::Retraining {
+        retrainer: retrainer.clone(),
+        base: groves_core::spec::RunSpec::default(),
+    });
+    let mut failed = 0;
+    for (t, p) in times.iter().zip(&series) {
+        let key = layout::live_minute_key(&stock(), *t);
+        store.put(&key, object(*t, &format!("{p}"))).await.unwrap();
+        if let Err(e) = s.score_object(&key).await {
+            // The first start fails: the invocation fails (Lambda retries it), the drift
+            // record is gone, and the retry starts the run.
+            assert!(e.to_string().contains("could not be started"), "{e}");
+            assert!(store
+                .list(&layout::drift_prefix(&stock()))
+                .await
+                .unwrap()
+                .is_empty());
+            failed += 1;
+            s.score_object(&key).await.unwrap();
+        }
+    }
+    assert_eq!(failed, 1);
+    let started = retrainer.started.lock().unwrap().clone();
+    assert_eq!(started.len(), 1, "one run per episode");
+    let records = store.list(&layout::drift_prefix(&stock())).await.unwrap();
+    assert_eq!(records.len(), 1);
+    let record: crate::DriftRecord =
+        serde_json::from_slice(&store.get(&records[0].key).await.unwrap()).unwrap();
+    assert_eq!(started[0].until.as_deref(), Some(record.minute.as_str()));
+    assert_eq!(started[0].run, record.retraining_run);
+    assert_eq!(started[0].stocks, vec![stock()]);
+    assert!(started[0].promote_if_better);
+}

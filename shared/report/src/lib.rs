@@ -10,6 +10,7 @@ use groves_core::layout;
 use groves_core::spec::RunSpec;
 use groves_core::stage::{Stage, RUN_STAGES};
 use groves_core::timing::TimingRecord;
+use groves_live::status::{live_view, LiveView};
 use groves_orchestrator::parent::{read_stage_log, StageLog};
 use groves_stages::error::{Result, StageError};
 use groves_stages::min_mse::read_best;
@@ -71,6 +72,8 @@ pub struct StockRow {
     pub data: Option<DataFile>,
     /// None until test-full has averaged every final grove (or the run allowed missing ones).
     pub forecast: Option<ForecastWindow>,
+    /// The stock's live forecasts (whichever model made them), if any has been realised.
+    pub live: Option<LiveView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -141,8 +144,13 @@ async fn stock_row(store: &dyn Store, run: &RunId, stock: &Symbol) -> Result<Sto
         status: "not started".into(),
         data: None,
         forecast: None,
+        live: None,
     };
     row.data = data_file(store, run, stock).await?;
+    row.live = live_view(store, stock).await.map_err(|e| match e {
+        groves_live::LiveError::Store(e) => StageError::Store(e),
+        other => StageError::Invalid(format!("the live figures of {stock}: {other}")),
+    })?;
     if row.data.is_some() {
         row.status = "processed".into();
     }

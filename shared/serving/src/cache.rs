@@ -92,6 +92,14 @@ impl ModelCache {
         Some(Arc::clone(&e.model))
     }
 
+    /// Makes the next [`ModelCache::get`] of `stock` read its pointer again (a model was just
+    /// promoted by this process). The loaded groves stay, in case the pointer did not change.
+    pub fn recheck(&self, stock: &Symbol) {
+        if let Some(e) = self.lock().entries.get_mut(stock) {
+            e.checked = Instant::now() - self.opts.refresh;
+        }
+    }
+
     /// The serving model of `stock`: from the cache, or loaded now.
     pub async fn get(&self, stock: &Symbol) -> Result<Arc<LoadedModel>, ServeError> {
         if let Some(m) = self.fresh(stock) {

@@ -1,14 +1,17 @@
 //! Promotion: point a stock's serving model (`models/current/stock=S.json`) at a finished
 //! run's final groves. Written by the parent when a run finishes (unless the run says
-//! `promote: false`) and by `groves promote`.
+//! `promote: false`) and by `groves promote`. A run with `promote_if_better` (a retraining
+//! run) replaces a stock's serving model only if its final groves beat it on the run's test
+//! rows — the newest held-out minutes of a chronological split.
 
 use bytes::Bytes;
-use groves_core::calendar::format_wall;
-use groves_core::features::DATE;
+use groves_core::calendar::{format_wall, parse_wall};
+use groves_core::features::{lag_name, DATE, N_FEATURES, N_LAGS, TARGET, TYPPRICE};
 use groves_core::ids::{RunId, Symbol};
 use groves_core::layout::{self, Split};
 use groves_core::serving::ServingPointer;
 use groves_core::spec::SplitMethod;
+use groves_serving::{LoadedModel, Row};
 use groves_store::{Store, StoreError};
 use polars_core::prelude::*;
 
@@ -30,9 +33,17 @@ pub enum Promotion {
 /// Promotes each of `stocks` to `run`'s final groves. A stock whose test MSE is missing or
 /// was not computed (groves missing) is refused, not an error; a store failure is an error.
 pub async fn promote(store: &dyn Store, run: &RunId, stocks: &[Symbol]) -> Result<Vec<Promotion>> {
+    let if_better = read_manifest(store, run).await?.promote_if_better;
     let mut out = Vec::with_capacity(stocks.len());
     for stock in stocks {
-        out.push(match pointer(store, run, stock).await {
+        let candidate = match pointer(store, run, stock).await {
+            Ok(p) if if_better => match beaten_by(store, run, &p).await? {
+                Some(reason) => Err(StageError::Invalid(reason)),
+                None => Ok(p),
+            },
+            other => other,
+        };
+        out.push(match candidate {
             Ok(p) => {
                 let json = serde_json::to_vec_pretty(&p)
                     .map_err(|e| StageError::Invalid(format!("encoding the pointer: {e}")))?;
@@ -52,6 +63,117 @@ pub async fn promote(store: &dyn Store, run: &RunId, stocks: &[Symbol]) -> Resul
         });
     }
     Ok(out)
+}
+
+/// Why `new` should not replace the stock's serving model, judged on the run's test rows
+/// newer than the serving model's training data (held out from both): None if the new groves'
+/// MSE there is lower. No serving model: promote. A serving model of another horizon, or
+/// reading an extra column this run's tables lack, cannot be scored on the same rows: the new
+/// one is promoted. No test row newer than the serving model's data: nothing to judge on, the
+/// serving model stays.
+async fn beaten_by(store: &dyn Store, run: &RunId, new: &ServingPointer) -> Result<Option<String>> {
+    let stock = &new.stock;
+    let invalid = |e: groves_serving::ServeError| StageError::Invalid(e.to_string());
+    let Some(old) = groves_serving::model::read_pointer(store, stock)
+        .await
+        .map_err(invalid)?
+    else {
+        return Ok(None);
+    };
+    let (key, df) = read_split(store, run, stock, Split::Test).await?;
+    if old.run == *run
+        || old.horizon != new.horizon
+        || !old.features.iter().all(|f| df.column(f).is_ok())
+    {
+        return Ok(None);
+    }
+    let old_until = parse_wall(&old.trained_until).map_err(|e| {
+        StageError::Invalid(format!(
+            "the serving pointer of {stock}: trained_until {:?}: {e}",
+            old.trained_until
+        ))
+    })?;
+    let dates = df
+        .column(DATE)
+        .and_then(|c| c.cast(&DataType::Int64))
+        .map_err(|source| StageError::Table {
+            key: key.clone(),
+            source,
+        })?;
+    let dates: Vec<Option<i64>> = dates
+        .i64()
+        .map_err(|source| StageError::Table {
+            key: key.clone(),
+            source,
+        })?
+        .iter()
+        .collect();
+    let held_out: Vec<usize> = (0..dates.len())
+        .filter(|&i| dates[i].is_some_and(|d| d > old_until))
+        .collect();
+    if held_out.is_empty() {
+        return Ok(Some(format!(
+            "no test row of run {run} is newer than the serving model's data ({}): nothing to judge on (promote_if_better)",
+            old.trained_until
+        )));
+    }
+    let column = |name: &str| f64_column(&df, &key, name);
+    let mut prices: Vec<Vec<f64>> = Vec::with_capacity(N_FEATURES);
+    for k in (1..=N_LAGS).rev() {
+        prices.push(column(&lag_name(k))?);
+    }
+    prices.push(column(TYPPRICE)?);
+    let extras = old
+        .features
+        .iter()
+        .map(|f| column(f))
+        .collect::<Result<Vec<_>>>()?;
+    let actual = column(TARGET)?;
+    // The new groves' forecasts, as test-full stored them, in the test split's row order.
+    let fkey = layout::test_forecast_key(run, stock);
+    let stored = read_table(
+        store,
+        &fkey,
+        &format!("the test forecast of {stock}"),
+        "the run has not finished test-full for this stock",
+    )
+    .await?;
+    let predicted = f64_column(&stored, &fkey, "predicted")?;
+    if predicted.len() != actual.len() {
+        return Err(StageError::Invalid(format!(
+            "{fkey}: {} rows where the test split has {}",
+            predicted.len(),
+            actual.len()
+        )));
+    }
+    let rows: Vec<Row> = held_out
+        .iter()
+        .map(|&i| Row {
+            prices: std::array::from_fn(|k| prices[k][i]),
+            extras: extras.iter().map(|c| c[i]).collect(),
+        })
+        .collect();
+    let old_run = old.run.clone();
+    let model = LoadedModel::load(store, old).await.map_err(invalid)?;
+    let old_forecast = model.forecast(&rows).map_err(invalid)?;
+    let n = held_out.len() as f64;
+    let old_mse = held_out
+        .iter()
+        .zip(&old_forecast)
+        .map(|(&i, f)| (f - actual[i]).powi(2))
+        .sum::<f64>()
+        / n;
+    let new_mse = held_out
+        .iter()
+        .map(|&i| (predicted[i] - actual[i]).powi(2))
+        .sum::<f64>()
+        / n;
+    Ok((old_mse <= new_mse).then(|| {
+        format!(
+            "the serving model (run {old_run}) does as well on the {} test rows newer than its data: MSE {old_mse:.6} against {new_mse:.6} (promote_if_better)",
+            held_out.len()
+        )
+    }))
 }
 
 /// The pointer `run` would give `stock`, from its manifest, winner and test result.

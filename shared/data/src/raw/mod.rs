@@ -1,6 +1,7 @@
 //! Reading one raw Kaggle minute file: header check, the two columns the search needs, and
 //! errors that name the file, the row and the column.
 
+pub mod minutes;
 mod scan;
 
 use std::fs::File;
@@ -74,6 +75,44 @@ pub struct RawSeries {
     pub typprice: Vec<Option<f64>>,
     /// The extra columns asked for, in that order; `None` where empty or `NaN`.
     pub extras: Vec<Vec<Option<f64>>>,
+}
+
+impl RawSeries {
+    /// Appends live minute rows (their extras in this series' order), counting them as read.
+    pub fn append_minutes(&mut self, rows: Vec<minutes::MinuteRow>) {
+        self.rows_read += rows.len() as u64;
+        for r in rows {
+            self.times.push(r.time);
+            self.typprice.push(r.price);
+            for (column, v) in self.extras.iter_mut().zip(r.extras) {
+                column.push(v);
+            }
+        }
+    }
+
+    /// Keeps only the rows up to `until_ms` (wall clock); the others no longer count as read.
+    pub fn keep_until(&mut self, until_ms: i64) {
+        let keep: Vec<bool> = self.times.iter().map(|t| t.local_ms <= until_ms).collect();
+        let kept = keep.iter().filter(|k| **k).count();
+        if kept == self.times.len() {
+            return;
+        }
+        self.rows_read -= (self.times.len() - kept) as u64;
+        fn retain<T>(v: &mut Vec<T>, keep: &[bool]) {
+            let mut k = keep.iter();
+            v.retain(|_| k.next().copied().unwrap_or(false));
+        }
+        retain(&mut self.times, &keep);
+        retain(&mut self.typprice, &keep);
+        for column in &mut self.extras {
+            retain(column, &keep);
+        }
+        // A truncated last line was the file's last row, after the cut: it is not read either.
+        if self.truncated_last_line {
+            self.truncated_last_line = false;
+            self.rows_read -= 1;
+        }
+    }
 }
 
 /// Reads `path` (named `file` in errors): only `date`, `TYPPRICE` and the `extras` columns,

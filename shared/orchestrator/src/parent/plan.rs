@@ -59,6 +59,7 @@ pub fn stage_units(
                     lags: spec.lags,
                     horizon: spec.horizon,
                     features: spec.features.clone(),
+                    until: spec.until.clone(),
                     invoked_at: None,
                 };
                 out.push((Unit::Stock(stock.clone()), enc(serde_json::to_value(e))?));

@@ -1,10 +1,12 @@
 //! The charts, as inline SVG drawn here: the skill histogram, each stock's heat map of validation
-//! MSE and its forecast chart.
+//! MSE, its forecast chart, and its live forecasts and their rolling skill.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use groves_core::calendar::format_wall;
+use groves_core::calendar::{format_wall, parse_wall};
+use groves_live::drift::DriftKind;
+use groves_live::status::LiveView;
 use groves_stages::pred_mses::SettingScore;
 
 use super::format::{esc, missing, num, px, short, test_missing_reason};
@@ -302,10 +304,43 @@ pub(super) fn forecast_chart(h: &mut String, s: &StockRow) {
         let _ = writeln!(h, "<p>{}</p>", missing("the test split is empty"));
         return;
     }
+    price_chart(
+        h,
+        &PriceSeries {
+            attr: "data-forecast",
+            stock: &s.stock,
+            date_ms: &f.date_ms,
+            actual: &f.actual,
+            predicted: &f.predicted,
+            naive: &f.naive,
+            caption: format!(
+                "TYPPRICE, the last {} of {} test minutes (India time)",
+                f.actual.len(),
+                f.rows_total
+            ),
+        },
+    );
+    h.push_str("<div class=\"legend\"><span><i class=\"sw\" style=\"background:#1d232a\"></i>actual</span><span><i class=\"sw\" style=\"background:#f28e2b\"></i>predicted (average of the final groves)</span><span><i class=\"sw\" style=\"background:#8c959f\"></i>naive (this minute)</span></div>\n");
+    forecast_note(h, f);
+}
+
+/// A price chart's lines: actual, predicted and naive by minute.
+pub(super) struct PriceSeries<'a> {
+    /// The SVG's data attribute naming the stock (`data-forecast`, `data-live-forecast`).
+    pub attr: &'a str,
+    pub stock: &'a str,
+    pub date_ms: &'a [i64],
+    pub actual: &'a [f64],
+    pub predicted: &'a [f64],
+    pub naive: &'a [f64],
+    pub caption: String,
+}
+
+pub(super) fn price_chart(h: &mut String, p: &PriceSeries) {
     let (w, hgt, left, right, top, bottom) = (1180.0, 260.0, 70.0, 12.0, 12.0, 40.0);
     let plot_w = w - left - right;
     let plot_h = hgt - top - bottom;
-    let all = f.actual.iter().chain(&f.predicted).chain(&f.naive);
+    let all = p.actual.iter().chain(p.predicted).chain(p.naive);
     let (mut lo, mut hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
         (a.min(*v), b.max(*v))
     });
@@ -313,7 +348,7 @@ pub(super) fn forecast_chart(h: &mut String, s: &StockRow) {
         lo -= 1.0;
         hi += 1.0;
     }
-    let n = f.actual.len();
+    let n = p.actual.len();
     let x = |i: usize| {
         left + if n > 1 {
             i as f64 / (n - 1) as f64 * plot_w
@@ -323,16 +358,17 @@ pub(super) fn forecast_chart(h: &mut String, s: &StockRow) {
     };
     let y = |v: f64| top + (hi - v) / (hi - lo) * plot_h;
     let line = |vals: &[f64]| {
-        let mut p = String::with_capacity(vals.len() * 14);
+        let mut pts = String::with_capacity(vals.len() * 14);
         for (i, v) in vals.iter().enumerate() {
-            let _ = write!(p, "{},{} ", px(x(i)), px(y(*v)));
+            let _ = write!(pts, "{},{} ", px(x(i)), px(y(*v)));
         }
-        p
+        pts
     };
     let _ = write!(
         h,
-        "<svg class=\"forecast\" data-forecast=\"{}\" data-points=\"{n}\" width=\"{w}\" height=\"{hgt}\" viewBox=\"0 0 {w} {hgt}\" role=\"img\" aria-label=\"predicted and actual TYPPRICE\">",
-        esc(&s.stock)
+        "<svg class=\"forecast\" {}=\"{}\" data-points=\"{n}\" width=\"{w}\" height=\"{hgt}\" viewBox=\"0 0 {w} {hgt}\" role=\"img\" aria-label=\"predicted and actual TYPPRICE\">",
+        p.attr,
+        esc(p.stock)
     );
     for k in 0..=4 {
         let v = lo + (hi - lo) * k as f64 / 4.0;
@@ -347,15 +383,31 @@ pub(super) fn forecast_chart(h: &mut String, s: &StockRow) {
         );
     }
     for (vals, colour, dash, label) in [
-        (&f.naive, "#8c959f", " stroke-dasharray=\"3 3\"", "naive"),
-        (&f.actual, "#1d232a", "", "actual"),
-        (&f.predicted, "#f28e2b", "", "predicted"),
+        (p.naive, "#8c959f", " stroke-dasharray=\"3 3\"", "naive"),
+        (p.actual, "#1d232a", "", "actual"),
+        (p.predicted, "#f28e2b", "", "predicted"),
     ] {
         let _ = write!(
             h,
             "<polyline data-series=\"{label}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.4\"{dash} points=\"{}\"/>",
             line(vals)
         );
+    }
+    time_labels(h, p.date_ms, &x, top + plot_h + 14.0);
+    let _ = writeln!(
+        h,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text></svg>",
+        px(left + plot_w / 2.0),
+        px(hgt - 4.0),
+        esc(&p.caption)
+    );
+}
+
+/// The first, middle and last time under a chart's x axis.
+fn time_labels(h: &mut String, date_ms: &[i64], x: &dyn Fn(usize) -> f64, at_y: f64) {
+    let n = date_ms.len();
+    if n == 0 {
+        return;
     }
     for i in [0, n / 2, n - 1] {
         let anchor = if i == 0 {
@@ -369,19 +421,100 @@ pub(super) fn forecast_chart(h: &mut String, s: &StockRow) {
             h,
             "<text class=\"small\" x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\">{}</text>",
             px(x(i)),
-            px(top + plot_h + 14.0),
-            format_wall(f.date_ms[i.min(f.date_ms.len().saturating_sub(1))])
+            px(at_y),
+            format_wall(date_ms[i])
         );
     }
+}
+
+/// The rolling skill of live forecasts over time, the drift threshold, and where drift
+/// episodes began.
+pub(super) fn skill_chart(h: &mut String, stock: &str, live: &LiveView) {
+    let (w, hgt, left, right, top, bottom) = (1180.0, 200.0, 70.0, 12.0, 12.0, 40.0);
+    let plot_w = w - left - right;
+    let plot_h = hgt - top - bottom;
+    let n = live.skill.len();
+    let mut lo = live.skill.iter().copied().fold(f64::INFINITY, f64::min);
+    let mut hi = live.skill.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if let Some(t) = live.threshold {
+        lo = lo.min(t);
+        hi = hi.max(t);
+    }
+    lo = lo.clamp(0.0, 1.0);
+    hi = hi.max(1.0);
+    if hi <= lo {
+        hi = lo + 1.0;
+    }
+    let x = |i: usize| {
+        left + if n > 1 {
+            i as f64 / (n - 1) as f64 * plot_w
+        } else {
+            0.0
+        }
+    };
+    let y = |v: f64| top + (hi - v) / (hi - lo) * plot_h;
+    let _ = write!(
+        h,
+        "<svg class=\"forecast\" data-live-skill=\"{}\" data-points=\"{n}\" width=\"{w}\" height=\"{hgt}\" viewBox=\"0 0 {w} {hgt}\" role=\"img\" aria-label=\"rolling skill of the live forecasts\">",
+        esc(stock)
+    );
+    for k in 0..=4 {
+        let v = lo + (hi - lo) * k as f64 / 4.0;
+        let _ = write!(
+            h,
+            "<line x1=\"{left}\" x2=\"{0}\" y1=\"{1}\" y2=\"{1}\" stroke=\"#e3e6ea\"/><text class=\"small\" x=\"{2}\" y=\"{3}\" text-anchor=\"end\">{4}</text>",
+            px(left + plot_w),
+            px(y(v)),
+            px(left - 6.0),
+            px(y(v) + 3.0),
+            num(v)
+        );
+    }
+    // Episodes begin where the line crosses the threshold: marked at the nearest point.
+    for d in live.drift.iter().filter(|d| d.kind == DriftKind::Begin) {
+        let Ok(at) = parse_wall(&d.minute) else {
+            continue;
+        };
+        let (Some(first), Some(last)) = (live.skill_ms.first(), live.skill_ms.last()) else {
+            continue;
+        };
+        if at < *first || at > *last {
+            continue;
+        }
+        let i = live.skill_ms.partition_point(|t| *t < at).min(n - 1);
+        let _ = write!(
+            h,
+            "<line data-drift-begin=\"{2}\" x1=\"{0}\" x2=\"{0}\" y1=\"{top}\" y2=\"{1}\" stroke=\"#c0392b\" stroke-dasharray=\"2 2\"/>",
+            px(x(i)),
+            px(top + plot_h),
+            esc(&d.minute)
+        );
+    }
+    if let Some(t) = live.threshold {
+        let _ = write!(
+            h,
+            "<line data-threshold=\"{}\" x1=\"{left}\" x2=\"{}\" y1=\"{2}\" y2=\"{2}\" stroke=\"#c0392b\" stroke-width=\"1.2\"/>",
+            num(t),
+            px(left + plot_w),
+            px(y(t))
+        );
+    }
+    let mut pts = String::with_capacity(n * 14);
+    for (i, v) in live.skill.iter().enumerate() {
+        let _ = write!(pts, "{},{} ", px(x(i)), px(y(*v)));
+    }
+    let _ = write!(
+        h,
+        "<polyline data-series=\"rolling skill\" fill=\"none\" stroke=\"#4e79a7\" stroke-width=\"1.4\" points=\"{pts}\"/>"
+    );
+    time_labels(h, &live.skill_ms, &x, top + plot_h + 14.0);
     let _ = writeln!(
         h,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">TYPPRICE, the last {n} of {} test minutes (India time)</text></svg>",
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">rolling skill (model MSE / naive MSE over the last {} realised minutes); red: the drift threshold and where episodes began</text></svg>",
         px(left + plot_w / 2.0),
         px(hgt - 4.0),
-        f.rows_total
+        live.window
     );
-    h.push_str("<div class=\"legend\"><span><i class=\"sw\" style=\"background:#1d232a\"></i>actual</span><span><i class=\"sw\" style=\"background:#f28e2b\"></i>predicted (average of the final groves)</span><span><i class=\"sw\" style=\"background:#8c959f\"></i>naive (this minute)</span></div>\n");
-    forecast_note(h, f);
 }
 
 pub(super) fn forecast_note(h: &mut String, f: &ForecastWindow) {

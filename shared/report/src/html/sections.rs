@@ -3,10 +3,14 @@
 
 use std::fmt::Write;
 
-use super::charts::{forecast_chart, heat_map, skill_histogram};
+use super::charts::{
+    forecast_chart, heat_map, price_chart, skill_chart, skill_histogram, PriceSeries,
+};
 use super::format::{esc, missing, num, num_cell, px, secs, test_missing_reason};
 use super::timeline::timeline;
 use crate::{RunReport, StockRow};
+use groves_live::drift::DriftKind;
+use groves_live::status::LiveView;
 
 pub(super) fn header(h: &mut String, r: &RunReport, run: &str) {
     let done = r.stocks.iter().filter(|s| s.status == "done").count();
@@ -129,7 +133,97 @@ pub(super) fn stock_section(h: &mut String, r: &RunReport, s: &StockRow) {
     scores(h, s);
     h.push_str("</div>\n");
     forecast_chart(h, s);
+    if let Some(live) = &s.live {
+        live_section(h, &s.stock, live);
+    }
     h.push_str("</section>\n");
+}
+
+/// The stock's live forecasts: forecast vs actual vs naive over the last realised minutes, the
+/// rolling skill against the drift threshold, and the drift episodes.
+pub(super) fn live_section(h: &mut String, stock: &str, live: &LiveView) {
+    let st = &live.status;
+    let _ = writeln!(
+        h,
+        "<h4 data-live=\"{}\">Live</h4>\n<p class=\"sub\">{} minutes scored up to {}, {} forecasts realised; rolling skill {} over the last {} (promoted with {}); {} malformed, {} gaps. Model: {}.</p>",
+        esc(stock),
+        st.minutes,
+        esc(st.frontier.as_deref().unwrap_or("-")),
+        live.realised,
+        st.rolling_skill.map_or_else(|| "none yet".to_string(), num),
+        live.window,
+        st.promoted_skill.map_or_else(|| "unknown".to_string(), num),
+        st.malformed,
+        st.gaps,
+        esc(st.model_run.as_deref().unwrap_or("none")),
+    );
+    if !live.actual.is_empty() {
+        price_chart(
+            h,
+            &PriceSeries {
+                attr: "data-live-forecast",
+                stock,
+                date_ms: &live.minute_ms,
+                actual: &live.actual,
+                predicted: &live.forecast,
+                naive: &live.naive,
+                caption: format!(
+                    "TYPPRICE live: the last {} of {} realised forecasts, at the minute each was for (India time)",
+                    live.actual.len(),
+                    live.realised
+                ),
+            },
+        );
+    }
+    if live.skill.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p>{}</p>",
+            missing(&format!(
+                "no rolling skill yet: {} of {} realised forecasts",
+                live.realised, live.window
+            ))
+        );
+    } else {
+        skill_chart(h, stock, live);
+    }
+    if live.drift.is_empty() {
+        h.push_str("<p data-drift-events=\"0\">No drift episode.</p>\n");
+        return;
+    }
+    // The newest episodes; the records under drift/ hold them all.
+    const SHOWN: usize = 20;
+    let from = live.drift.len().saturating_sub(SHOWN);
+    if from > 0 {
+        let _ = writeln!(
+            h,
+            "<p class=\"sub\">The last {SHOWN} of {} drift records (all are under drift/stock={}/).</p>",
+            live.drift.len(),
+            esc(stock)
+        );
+    }
+    let _ = write!(
+        h,
+        "<table data-drift-events=\"{}\"><tr><th>minute</th><th>drift</th><th>rolling skill</th><th>promoted</th><th>threshold</th><th>model</th><th>retraining run</th></tr>",
+        live.drift.len()
+    );
+    for d in &live.drift[from..] {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&d.minute),
+            match d.kind {
+                DriftKind::Begin => "began",
+                DriftKind::End => "ended",
+            },
+            num(d.rolling_skill),
+            num(d.promoted_skill),
+            num(d.threshold),
+            esc(&d.model_run),
+            esc(&d.retraining_run.as_ref().map_or_else(|| "-".to_string(), |r| r.to_string())),
+        );
+    }
+    h.push_str("</table>\n");
 }
 
 /// Test MSE beside the naive forecast's, and the skill ratio.

@@ -7,6 +7,7 @@
 
 mod bars;
 mod feature_table;
+mod live_minutes;
 mod record;
 mod split;
 
@@ -21,7 +22,7 @@ use groves_core::ids::Symbol;
 use groves_core::layout::{self, Split, Unit};
 use groves_core::stage::Stage;
 use groves_core::timing::ms_since;
-use groves_data::raw::read_raw;
+use groves_data::raw::{read_raw, RawSeries};
 use groves_data::table::{to_parquet, to_parquet_each, ChunkedTable};
 use groves_store::Store;
 use serde_json::Value;
@@ -69,17 +70,32 @@ pub async fn process_key(
     let label = format!("{}/{key}", input.describe());
     let (stock2, opts2, key2) = (stock.clone(), opts.clone(), key.to_string());
     let path = local.path().to_path_buf();
-    // Parsing and sorting are CPU-bound: keep them off the async workers.
-    let (splits, mut report) =
-        tokio::task::spawn_blocking(move || process_file(&path, &label, &key2, &stock2, &opts2))
-            .await
-            .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
+    let (splits, mut report) = match opts.until_ms {
+        None => blocking(move || process_file(&path, &label, &key2, &stock2, &opts2)).await?,
+        Some(until) => {
+            // Data up to a minute: the raw file, then the live minutes after its last bar.
+            let (label2, extras) = (label.clone(), opts.features.clone());
+            let t0 = Instant::now();
+            let mut raw = blocking(move || read_raw(&path, &label2, &extras)).await?;
+            let read_ms = ms_since(t0);
+            live_minutes::append(input, stock, &opts.features, until, &mut raw).await?;
+            raw.keep_until(until);
+            blocking(move || process_series(raw, read_ms, &label, &key2, &stock2, &opts2)).await?
+        }
+    };
     // Read is the download and the parse; process_file measured the parse as its read.
     clock.read_and_compute_done(report.compute_ms);
     report.read_ms = clock.read_ms;
     drop(local);
     write_processed(output, stock, opts, splits, &mut report, &mut clock).await?;
     Ok(report)
+}
+
+/// Runs CPU-bound parsing and sorting off the async workers (a panic stays a panic).
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
 }
 
 /// Writes the split tables, then the processing record (its presence means the splits are all
@@ -167,7 +183,18 @@ pub fn process_file(
 ) -> Result<(Splits, ProcessingReport), ProcessingError> {
     let t0 = Instant::now();
     let raw = read_raw(path, label, &opts.features)?;
-    let read_ms = ms_since(t0);
+    process_series(raw, ms_since(t0), label, source_key, stock, opts)
+}
+
+/// [`process_file`] after the read: `raw` read in `read_ms`.
+pub fn process_series(
+    raw: RawSeries,
+    read_ms: f64,
+    label: &str,
+    source_key: &str,
+    stock: &Symbol,
+    opts: &ProcessingOptions,
+) -> Result<(Splits, ProcessingReport), ProcessingError> {
     let t1 = Instant::now();
     let layout_name = raw.layout.as_str();
     let (bars, mut report) = bars::build_bars(raw, opts);

@@ -38,6 +38,9 @@ pub struct ProcessingOptions {
     pub horizon: u32,
     /// Extra raw columns kept as features.
     pub features: Vec<String>,
+    /// Only bars up to this minute (wall-clock ms), the stock's live minutes after the raw
+    /// file's last bar included.
+    pub until_ms: Option<i64>,
     /// When the parent invoked this unit (Unix ms), for the timing record.
     pub invoked_at: Option<i64>,
 }
@@ -51,6 +54,7 @@ impl Default for ProcessingOptions {
             lags: LagScope::default(),
             horizon: 1,
             features: Vec::new(),
+            until_ms: None,
             invoked_at: None,
         }
     }
@@ -65,6 +69,11 @@ impl From<&ProcessingEvent> for ProcessingOptions {
             lags: e.lags,
             horizon: e.horizon,
             features: e.features.clone(),
+            // Checked when the event was decoded.
+            until_ms: e
+                .until
+                .as_deref()
+                .and_then(|u| groves_core::calendar::parse_wall(u).ok()),
             invoked_at: e.invoked_at,
         }
     }

@@ -1,16 +1,16 @@
-//! The live minute object: CSV with the Kaggle header (either layout) and one or more rows of
-//! consecutive minutes, exactly as the raw file has them. Only `date`, `TYPPRICE` and the
-//! model's extra columns are read, by name.
+//! A live minute object (`live/minutes/`): CSV with the Kaggle header (either layout) and one
+//! or more rows of consecutive minutes, exactly as the raw file has them — a slice of a raw
+//! file. Only `date`, `TYPPRICE` and the requested extra columns are read, by name.
 
-use groves_core::calendar::parse_bar_time;
+use groves_core::calendar::{parse_bar_time, BarTime};
 use groves_core::dataset::DATE_COLUMN;
 use groves_core::features::TYPPRICE;
 
 /// One row of a live object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MinuteRow {
-    /// India wall clock, ms.
-    pub local_ms: i64,
+    /// The bar's minute (seconds dropped).
+    pub time: BarTime,
     /// `None`: empty or `NaN` (the row is kept as a minute but cannot be a feature row).
     pub price: Option<f64>,
     /// The requested extra columns; `None` where empty or `NaN`.
@@ -105,7 +105,12 @@ pub fn parse_minutes(
         let t = parse_bar_time(fields[date_at])
             .map_err(|p| bad(DATE_COLUMN, fields[date_at], p.to_string()))?;
         // Bars are minutes: seconds are dropped as the key does.
-        let local_ms = t.local_ms - t.local_ms.rem_euclid(60_000);
+        let secs = t.local_ms.rem_euclid(60_000);
+        let time = BarTime {
+            local_ms: t.local_ms - secs,
+            utc_ms: t.utc_ms - secs,
+        };
+        let local_ms = time.local_ms;
         let price = cell_value(fields[price_at]).map_err(|p| bad(TYPPRICE, fields[price_at], p))?;
         let mut values = Vec::with_capacity(extras.len());
         for (name, &at) in extras.iter().zip(&extra_at) {
@@ -121,7 +126,7 @@ pub fn parse_minutes(
         }
         if rows
             .last()
-            .is_some_and(|prev: &MinuteRow| prev.local_ms >= local_ms)
+            .is_some_and(|prev: &MinuteRow| prev.time.local_ms >= local_ms)
         {
             return Err(MinuteError::OutOfOrder {
                 row,
@@ -129,7 +134,7 @@ pub fn parse_minutes(
             });
         }
         rows.push(MinuteRow {
-            local_ms,
+            time,
             price,
             extras: values,
         });
@@ -160,7 +165,8 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].price, Some(100.5));
         assert_eq!(rows[0].extras, vec![Some(55.0)]);
-        assert_eq!(rows[1].local_ms, key + 60_000);
+        assert_eq!(rows[1].time.local_ms, key + 60_000);
+        assert_eq!(rows[1].time.local_ms - rows[1].time.utc_ms, 330 * 60_000);
         assert_eq!(rows[1].price, None);
         assert_eq!(rows[1].extras, vec![None]);
     }
