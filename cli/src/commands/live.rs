@@ -352,7 +352,7 @@ pub async fn live(store: &StoreRef, args: &LiveArgs) -> Result<()> {
 fn print_status(rows: &[StockStatus]) {
     let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
     println!(
-        "{:<12} {:<16} {:>8} {:>9} {:>8} {:>6} {:>12} {:>12} {:>8} {:>8}  drift",
+        "{:<12} {:<16} {:>8} {:>9} {:>8} {:>6} {:>12} {:>12} {:>8} {:>8} {:>12}  drift",
         "stock",
         "up to",
         "minutes",
@@ -362,11 +362,12 @@ fn print_status(rows: &[StockStatus]) {
         "rolling mse",
         "naive mse",
         "skill",
-        "promoted"
+        "promoted",
+        "test mse"
     );
     for r in rows {
         println!(
-            "{:<12} {:<16} {:>8} {:>9} {:>8} {:>6} {:>12} {:>12} {:>8} {:>8}  {}",
+            "{:<12} {:<16} {:>8} {:>9} {:>8} {:>6} {:>12} {:>12} {:>8} {:>8} {:>12}  {}",
             r.stock.as_str(),
             r.frontier.as_deref().unwrap_or("-"),
             r.minutes,
@@ -377,6 +378,7 @@ fn print_status(rows: &[StockStatus]) {
             f(r.rolling_naive_mse),
             f(r.rolling_skill),
             f(r.promoted_skill),
+            f(r.promoted_test_mse),
             match (&r.drift_since, r.drift_episodes) {
                 (Some(since), n) => format!("since {since} ({n} episodes)"),
                 (None, 0) => "none".to_string(),

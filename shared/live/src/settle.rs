@@ -224,6 +224,7 @@ impl Scorer {
                 // A new model: its skill is measured afresh, and an open episode is over.
                 state.model_run = Some(m.pointer.run.to_string());
                 state.promoted_skill = Some(m.pointer.skill_ratio);
+                state.promoted_test_mse = Some(m.pointer.test_mse);
                 state.realised.clear();
                 state.drift_since = None;
             }

@@ -63,6 +63,9 @@ pub struct LiveState {
     pub model_run: Option<String>,
     /// The promoted model's test skill (test MSE / naive MSE): the drift baseline.
     pub promoted_skill: Option<f64>,
+    /// The promoted model's test MSE, for whoever compares the live MSE with it.
+    #[serde(default)]
+    pub promoted_test_mse: Option<f64>,
     pub realised: VecDeque<Realised>,
     /// Start of the current drift episode, if one is open.
     pub drift_since: Option<i64>,
@@ -96,6 +99,7 @@ impl LiveState {
             pending: VecDeque::new(),
             model_run: None,
             promoted_skill: None,
+            promoted_test_mse: None,
             realised: VecDeque::new(),
             drift_since: None,
             window: default_window(),

@@ -145,7 +145,7 @@ pub(super) fn live_section(h: &mut String, stock: &str, live: &LiveView) {
     let st = &live.status;
     let _ = writeln!(
         h,
-        "<h4 data-live=\"{}\">Live</h4>\n<p class=\"sub\">{} minutes scored up to {}, {} forecasts realised; rolling skill {} over the last {} (promoted with {}); {} malformed, {} gaps. Model: {}.</p>",
+        "<h4 data-live=\"{}\">Live</h4>\n<p class=\"sub\">{} minutes scored up to {}, {} forecasts realised; rolling skill {} over the last {} (promoted with {}, test MSE {}); {} malformed, {} gaps. Model: {}.</p>",
         esc(stock),
         st.minutes,
         esc(st.frontier.as_deref().unwrap_or("-")),
@@ -153,6 +153,7 @@ pub(super) fn live_section(h: &mut String, stock: &str, live: &LiveView) {
         st.rolling_skill.map_or_else(|| "none yet".to_string(), num),
         live.window,
         st.promoted_skill.map_or_else(|| "unknown".to_string(), num),
+        st.promoted_test_mse.map_or_else(|| "unknown".to_string(), num),
         st.malformed,
         st.gaps,
         esc(st.model_run.as_deref().unwrap_or("none")),
