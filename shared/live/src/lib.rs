@@ -21,7 +21,7 @@ pub mod status;
 pub mod tables;
 
 pub use drift::{DriftRecord, Retrainer};
-pub use settle::{LiveOptions, Scorer, SettleReport};
+pub use settle::{LiveOptions, Retraining, Scorer, SettleReport};
 pub use state::LiveState;
 
 use groves_store::StoreError;

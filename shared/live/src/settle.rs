@@ -20,6 +20,8 @@ use groves_core::calendar::{format_wall, DAY_MS};
 use groves_core::features::N_FEATURES;
 use groves_core::ids::Symbol;
 use groves_core::layout;
+use groves_core::spec::RunSpec;
+use groves_data::raw::minutes::{parse_minutes, MinuteRow};
 use groves_serving::{LoadedModel, ModelCache, Row, ServeError};
 use groves_store::{ObjectMeta, Store};
 use serde_json::json;
@@ -28,8 +30,6 @@ use crate::drift::{self, DriftKind, DriftRecord, Retrainer};
 use crate::state::{LiveState, Pending, Realised};
 use crate::tables::{self, ForecastRow, OutcomeRow};
 use crate::LiveError;
-use groves_core::spec::RunSpec;
-use groves_data::raw::minutes::{parse_minutes, MinuteRow};
 
 /// The session's first and last minute (NSE, India wall clock), as ms into the day.
 pub const SESSION_OPEN_MS: i64 = (9 * 60 + 15) * 60_000;

@@ -3,14 +3,15 @@
 
 use std::fmt::Write;
 
+use groves_live::drift::DriftKind;
+use groves_live::status::LiveView;
+
 use super::charts::{
     forecast_chart, heat_map, price_chart, skill_chart, skill_histogram, PriceSeries,
 };
 use super::format::{esc, missing, num, num_cell, px, secs, test_missing_reason};
 use super::timeline::timeline;
 use crate::{RunReport, StockRow};
-use groves_live::drift::DriftKind;
-use groves_live::status::LiveView;
 
 pub(super) fn header(h: &mut String, r: &RunReport, run: &str) {
     let done = r.stocks.iter().filter(|s| s.status == "done").count();
