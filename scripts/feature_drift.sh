@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Prints every dependency that the quick start's build (`cargo build -p groves`) and the
-# workspace's build (functions and tests included) both compile, but with different features.
+# Prints every dependency that the quick start's build (`cargo build -p groves`) compiles with
+# features the workspace's build (functions and tests included) does not compile it with.
 # Each one is a dependency, with everything above it, that the two builds compile twice; the
 # fix is to turn the feature on in shared/store/Cargo.toml's unification section.
 set -euo pipefail
@@ -13,7 +13,13 @@ tree() {
     | grep -v '(/' | grep -v '^$' | sed 's/ (\*)$//' | sort -u \
     | awk -F'|' '{ s[$1] = s[$1] "[" $2 "]" } END { for (k in s) print k "|" s[k] }' | sort
 }
-drift=$(join -t '|' <(tree -p groves) <(tree --workspace) | awk -F'|' '$2 != $3')
+# Drift: a feature set the quick start builds a crate with that the workspace does not (the
+# workspace may build a crate once more, e.g. for a proc-macro only its own crates use: that
+# costs that crate alone, and the quick start's build of it is still shared).
+drift=$(join -t '|' <(tree -p groves) <(tree --workspace) | awk -F'|' '{
+  n = split($2, sets, "]"); bad = 0
+  for (i = 1; i < n; i++) if (index($3, sets[i] "]") == 0) bad = 1
+  if (bad) print }')
 if [ -n "$drift" ]; then
   echo "features differ (crate | quick start | workspace):"
   echo "$drift"

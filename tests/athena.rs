@@ -219,7 +219,7 @@ async fn replay_and_score(
     );
     let s = &scorer;
     replay(
-        store.as_ref(),
+        &groves_live::replay::StoreSink(store.as_ref()),
         &sym,
         &src,
         &ReplayOptions::default(),

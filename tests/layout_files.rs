@@ -71,6 +71,24 @@ fn every_function_crate_has_an_event_and_a_template_entry_and_back() {
                     "{}: {key}",
                     event.display()
                 );
+                // And a Kafka batch (`score-kafka.json`): each value is a live minute.
+                let kafka = repo().join("events/score-kafka.json");
+                let event: aws_lambda_events::event::kafka::KafkaEvent =
+                    serde_json::from_slice(&std::fs::read(&kafka).unwrap())
+                        .unwrap_or_else(|e| panic!("{}: {e}", kafka.display()));
+                let records: Vec<_> = event.records.into_values().flatten().collect();
+                assert!(!records.is_empty());
+                for r in records {
+                    use base64::Engine;
+                    let b64 = base64::engine::general_purpose::STANDARD;
+                    let key = b64.decode(r.key.unwrap()).unwrap();
+                    assert!(
+                        groves_core::ids::Symbol::new(std::str::from_utf8(&key).unwrap()).is_ok()
+                    );
+                    let value = b64.decode(r.value.unwrap()).unwrap();
+                    groves_live::stream::first_minute(&value)
+                        .unwrap_or_else(|e| panic!("{}: {e}", kafka.display()));
+                }
             }
             Err(_) => panic!("functions/{name} is neither a stage, the trigger, predict nor score"),
         }

@@ -2,7 +2,10 @@
 //! replayed into the bucket and scored, against an independent computation from the raw file
 //! and the model; batches; and (with the external tools) the same minutes in a real
 //! S3-compatible server scored by the real `score` binary under the Lambda emulator, with a
-//! duplicate notification and a malformed object, equal to the local result.
+//! duplicate notification and a malformed object, equal to the local result; and the same
+//! minutes through a Kafka topic on a real broker (tansu): consumed by a consumer group here,
+//! by a `groves live --from` killed mid-batch and restarted, and handed to the `score` binary
+//! as Lambda's Kafka events, each equal to the bucket path.
 
 use std::sync::Arc;
 
@@ -11,7 +14,7 @@ use groves_core::features::N_FEATURES;
 use groves_core::ids::{RunId, Symbol};
 use groves_core::layout;
 use groves_core::spec::RunSpec;
-use groves_live::replay::{replay, ReplayOptions, ReplaySource};
+use groves_live::replay::{replay, ReplayOptions, ReplaySource, StoreSink};
 use groves_live::tables::read_table;
 use groves_live::{LiveOptions, Scorer};
 use groves_serving::{CacheOptions, ModelCache, Row};
@@ -85,7 +88,7 @@ async fn replay_scored(store: Arc<dyn Store>, src: &ReplaySource, batch: usize) 
     };
     let s = &s;
     replay(
-        store.as_ref(),
+        &StoreSink(store.as_ref()),
         &sym,
         src,
         &opts,
@@ -203,7 +206,30 @@ mod emulator {
 
     /// An S3 `ObjectCreated` notification of one key: `events/score.json` with the bucket and
     /// key replaced (the key form-encoded, as S3 sends it).
-    fn notification(bucket: &str, key: &str) -> serde_json::Value {
+    /// Two `score` functions under the emulator, scoring `bucket` on `moto`, with `extra`
+    /// environment.
+    pub(crate) fn score_emulator(
+        bins: &std::path::Path,
+        moto: &MotoServer,
+        bucket: &str,
+        extra: &[(&'static str, &str)],
+    ) -> LambdaEmulator {
+        let mut env = moto.env();
+        env.push(("RUST_LOG", "info".into()));
+        env.push(("GROVES_BUCKET", bucket.into()));
+        env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        LambdaEmulator::start(
+            bins,
+            &[Function {
+                name: "score",
+                instances: 2,
+                memory_mb: 1024,
+            }],
+            &env,
+        )
+    }
+
+    pub(crate) fn notification(bucket: &str, key: &str) -> serde_json::Value {
         let path = groves_tests::workspace_root().join("events/score.json");
         let mut v: serde_json::Value =
             serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
@@ -230,19 +256,7 @@ mod emulator {
                 .await
                 .unwrap();
         }
-        let mut env = moto.env();
-        env.push(("RUST_LOG", "info".into()));
-        env.push(("GROVES_BUCKET", "live-bucket".into()));
-        env.push(("GROVES_WINDOW", "100".into()));
-        let emulator = LambdaEmulator::start(
-            &bins,
-            &[Function {
-                name: "score",
-                instances: 2,
-                memory_mb: 1024,
-            }],
-            &env,
-        );
+        let emulator = score_emulator(&bins, &moto, "live-bucket", &[("GROVES_WINDOW", "100")]);
         let sym = Symbol::new(SYM).unwrap();
         let objects = src.objects(&sym, 5);
         let invoke = |key: &str| {
@@ -326,7 +340,7 @@ async fn a_run_until_a_minute_reads_the_raw_file_then_the_live_minutes() {
     .unwrap();
     let live = ReplaySource::read(&full, "full", Some(day5), None).unwrap();
     replay(
-        a.as_ref(),
+        &StoreSink(a.as_ref()),
         &sym,
         &live,
         &ReplayOptions {
@@ -435,4 +449,348 @@ async fn promote_if_better_keeps_a_serving_model_the_new_groves_do_not_beat() {
     let o = drive_locally(store.clone(), &strong, None).await;
     assert_eq!(o.promoted, vec![SYM.to_string()], "{:?}", o.not_promoted);
     assert_eq!(pointer_run(store.clone()).await, "strong");
+}
+
+#[cfg(feature = "external-tools")]
+mod kafka {
+    use super::*;
+    use base64::Engine;
+    use groves_kafka::{consume, read_all, resume, ConsumeOptions, KafkaUrl, TopicSink};
+    use groves_live::replay::{MinuteSink, ReplayObject};
+    use groves_live::StreamRecord;
+    use groves_store::LocalStore;
+    use groves_tests::{function_binaries, MotoServer, TansuBroker};
+    use serde_json::json;
+    use std::time::Duration;
+
+    const BAD: &[u8] = b"date,TYPPRICE\nnot a date,1\n";
+
+    /// `to` with `from`'s serving model (as promotion left it) and nothing else.
+    async fn with_models(from: &dyn Store, to: Arc<dyn Store>) -> Arc<dyn Store> {
+        for o in from.list("models/").await.unwrap() {
+            to.put(&o.key, from.get(&o.key).await.unwrap())
+                .await
+                .unwrap();
+        }
+        to
+    }
+
+    fn local(dir: &tempfile::TempDir, name: &str) -> Arc<dyn Store> {
+        Arc::new(LocalStore::create(&dir.path().join(name)).unwrap())
+    }
+
+    /// The bucket path's tables for the replayed minutes, and the store holding the model.
+    async fn bucket_path() -> (tempfile::TempDir, Arc<dyn Store>, ReplaySource, Tables) {
+        let (dir, store, raw) = searched().await;
+        let src = source(store.as_ref(), &raw).await;
+        replay_scored(store.clone(), &src, 1).await;
+        let want = tables(store.as_ref()).await;
+        assert_eq!(want.0.len(), src.rows.len() - (N_FEATURES - 1));
+        (dir, store, src, want)
+    }
+
+    /// The minutes produced into a new two-partition topic: the first half, a record that is
+    /// not a minute, then the whole source again, resumed after what the topic has; the
+    /// topic's records read back.
+    async fn produce(
+        broker: &TansuBroker,
+        topic: &str,
+        src: &ReplaySource,
+    ) -> (KafkaUrl, Vec<StreamRecord>) {
+        let url = KafkaUrl::parse(&broker.create_topic(topic, 2)).unwrap();
+        let sym = Symbol::new(SYM).unwrap();
+        let sink = TopicSink::new(&url, &sym).unwrap();
+        let half = src.rows.len() / 2;
+        let part = |rows: &[(i64, String)]| ReplaySource {
+            header: src.header.clone(),
+            rows: rows.to_vec(),
+        };
+        let quiet = |_: String| async { Ok(()) };
+        let opts = ReplayOptions::default();
+        replay(
+            &sink,
+            &sym,
+            &part(&src.rows[..half]),
+            &opts,
+            quiet,
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+        sink.put(&ReplayObject {
+            key: String::new(),
+            first_ms: 0,
+            rows: 1,
+            body: bytes::Bytes::from_static(BAD),
+        })
+        .await
+        .unwrap();
+        let mut all = part(&src.rows);
+        let (newest, skipped) = resume(&url, &sym, &mut all).await.unwrap();
+        assert_eq!((newest, skipped), (Some(src.rows[half - 1].0), half));
+        let done = replay(&sink, &sym, &all, &opts, quiet, &mut |_| {})
+            .await
+            .unwrap();
+        assert_eq!(done.written, src.rows.len() - half);
+        let records = read_all(&url).await.unwrap();
+        assert_eq!(records.len(), src.rows.len() + 1);
+        (url, records)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_topic_consumed_by_a_group_scores_each_minute_once_as_the_bucket_path() {
+        let (dir, searched_store, src, want) = bucket_path().await;
+        let broker = TansuBroker::start();
+        let (url, _) = produce(&broker, "minutes", &src).await;
+        let store = with_models(searched_store.as_ref(), local(&dir, "kafka")).await;
+        let sym = Symbol::new(SYM).unwrap();
+        let group = |g: &str| ConsumeOptions {
+            group: g.into(),
+            batch: 64,
+            idle: Some(Duration::from_secs(3)),
+            session_timeout: Duration::from_secs(10),
+        };
+        let s = scorer(store.clone(), false);
+        let t = consume(&url, &s, &group("g1"), &mut |_| {}).await.unwrap();
+        assert_eq!(
+            (t.records, t.landed, t.rejected),
+            (src.rows.len() + 1, src.rows.len(), 1)
+        );
+        scorer(store.clone(), true).settle(&sym).await.unwrap();
+        same_tables(&tables(store.as_ref()).await, &want);
+        // The landed minutes are the bucket path's objects, byte for byte.
+        for o in src.objects(&sym, 1) {
+            assert_eq!(store.get(&o.key).await.unwrap(), o.body);
+        }
+        // The record that is not a minute is kept, by its place in the topic.
+        let errors = store
+            .list("live/errors/stream/topic=minutes/")
+            .await
+            .unwrap();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let e = String::from_utf8_lossy(&store.get(&errors[0].key).await.unwrap()).to_string();
+        assert!(
+            e.contains("not a date") && e.contains("row 1, column `date`"),
+            "{e}"
+        );
+
+        // The group's offsets were committed: it has nothing left to read.
+        let again = consume(&url, &s, &group("g1"), &mut |_| {}).await.unwrap();
+        assert_eq!(again.records, 0);
+        // Another group reads the whole topic again, and nothing new is written.
+        let before = store.list("live/").await.unwrap().len();
+        let other = consume(&url, &s, &group("g2"), &mut |_| {}).await.unwrap();
+        assert_eq!((other.landed, other.existing), (0, src.rows.len()));
+        assert_eq!(store.list("live/").await.unwrap().len(), before);
+        same_tables(&tables(store.as_ref()).await, &want);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_consumer_killed_mid_batch_and_restarted_loses_and_repeats_nothing() {
+        let bins = function_binaries(&["groves"]);
+        let (dir, searched_store, src, want) = bucket_path().await;
+        let broker = TansuBroker::start();
+        let (url, _) = produce(&broker, "killed", &src).await;
+        let root = dir.path().join("consumer");
+        let store = with_models(
+            searched_store.as_ref(),
+            Arc::new(LocalStore::create(&root).unwrap()),
+        )
+        .await;
+        let sym = Symbol::new(SYM).unwrap();
+        let forecasts = || {
+            let d = root.join("live/forecasts");
+            walk_count(&d)
+        };
+        let live = |extra: &[&str]| {
+            let mut c = std::process::Command::new(bins.join("groves"));
+            c.arg("--store")
+                .arg(&root)
+                .args([
+                    "live",
+                    "--stocks",
+                    SYM,
+                    "--from",
+                    &url.to_string(),
+                    "--group",
+                    "k",
+                    "--max-batch",
+                    "8",
+                    "--session-timeout-s",
+                    "6",
+                ])
+                .args(extra)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped());
+            c
+        };
+        // Killed (SIGKILL) three times while it scores, each time further on.
+        let t0 = std::time::Instant::now();
+        for at in [60, 160, 260] {
+            let mut child = live(&["--watch"]).spawn().unwrap();
+            let deadline = std::time::Instant::now() + Duration::from_secs(120);
+            while forecasts() < at {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no progress past {} forecasts",
+                    forecasts()
+                );
+                assert!(
+                    child.try_wait().unwrap().is_none(),
+                    "groves live ended early"
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            child.kill().unwrap();
+            child.wait().unwrap();
+            eprintln!(
+                "killed at {} forecasts after {:?}",
+                forecasts(),
+                t0.elapsed()
+            );
+        }
+        // Restarted: it reads from the last commit to the end, then flushes.
+        let out = live(&["--idle-s", "3", "--flush"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        same_tables(&tables(store.as_ref()).await, &want);
+        let minutes = store
+            .list(&layout::live_minutes_prefix(&sym))
+            .await
+            .unwrap();
+        assert_eq!(minutes.len(), src.rows.len());
+    }
+
+    /// `got == want`, saying where they first differ (the tables are too long to print).
+    fn same_tables(got: &Tables, want: &Tables) {
+        let at = |a: usize, b: usize| format!("{a} rows, want {b}");
+        let f = got.0.iter().zip(&want.0).position(|(a, b)| a != b);
+        assert!(
+            f.is_none() && got.0.len() == want.0.len(),
+            "forecasts: {}; first difference at {f:?}: {:?} vs {:?}",
+            at(got.0.len(), want.0.len()),
+            f.map(|i| got.0[i]),
+            f.map(|i| want.0[i])
+        );
+        let o = got.1.iter().zip(&want.1).position(|(a, b)| a != b);
+        assert!(
+            o.is_none() && got.1.len() == want.1.len(),
+            "outcomes: {}; first difference at {o:?}: {:?} vs {:?}",
+            at(got.1.len(), want.1.len()),
+            o.map(|i| got.1[i]),
+            o.map(|i| want.1[i])
+        );
+    }
+
+    /// Files under `dir`, recursively (0 if it does not exist yet).
+    fn walk_count(dir: &std::path::Path) -> usize {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return 0;
+        };
+        rd.filter_map(|e| e.ok())
+            .map(|e| {
+                let p = e.path();
+                if p.is_dir() {
+                    walk_count(&p)
+                } else {
+                    usize::from(p.extension().is_some_and(|x| x == "parquet"))
+                }
+            })
+            .sum()
+    }
+
+    /// Lambda's Kafka event (self-managed source) for `records` (one topic).
+    fn kafka_event(records: &[StreamRecord], bootstrap: &str) -> serde_json::Value {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut by_partition = serde_json::Map::new();
+        for r in records {
+            let list = by_partition
+                .entry(format!("{}-{}", r.topic, r.partition))
+                .or_insert_with(|| json!([]));
+            list.as_array_mut().unwrap().push(json!({
+                "topic": r.topic,
+                "partition": r.partition,
+                "offset": r.offset,
+                "timestamp": r.timestamp_ms.unwrap(),
+                "timestampType": "CREATE_TIME",
+                "key": r.key.as_ref().map(|k| b64.encode(k)),
+                "value": r.value.as_ref().map(|v| b64.encode(v)),
+                "headers": [],
+            }));
+        }
+        json!({
+            "eventSource": "SelfManagedKafka",
+            "bootstrapServers": bootstrap,
+            "records": by_partition,
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_score_function_takes_kafka_events_of_the_topics_records() {
+        let bins = function_binaries(&["score"]);
+        let (dir, searched_store, src, want) = bucket_path().await;
+        let broker = TansuBroker::start();
+        let (_, records) = produce(&broker, "lambda", &src).await;
+        let moto = MotoServer::start();
+        let s3 = with_models(
+            searched_store.as_ref(),
+            Arc::new(moto.create_bucket("kafka-bucket").await),
+        )
+        .await;
+        let emulator = super::emulator::score_emulator(
+            &bins,
+            &moto,
+            "kafka-bucket",
+            &[("GROVES_LIVE_SOURCE", "kafka")],
+        );
+        let invoke = |event: &serde_json::Value| {
+            let path = dir.path().join("kafka-event.json");
+            std::fs::write(&path, event.to_string()).unwrap();
+            emulator
+                .invoke("score", &path)
+                .unwrap_or_else(|e| panic!("score failed: {e}\n{}", emulator.logs()))
+        };
+        let mut rejected = Vec::new();
+        // Batches as an event source mapping makes them: one partition's records in order.
+        for (i, batch) in records.chunks(40).enumerate() {
+            let event = kafka_event(batch, &broker.bootstrap());
+            let answer = invoke(&event);
+            let bad = batch
+                .iter()
+                .filter(|r| r.value.as_deref() == Some(BAD))
+                .count();
+            assert_eq!(answer["records"], batch.len(), "{answer}");
+            assert_eq!(answer["landed"], batch.len() - bad, "{answer}");
+            rejected.extend(answer["rejected"].as_array().unwrap().clone());
+            if i % 4 == 1 {
+                // Delivered again (a retried batch): nothing new.
+                let again = invoke(&event);
+                assert_eq!(
+                    (again["landed"].as_u64(), again["existing"].as_u64()),
+                    (Some(0), Some((batch.len() - bad) as u64)),
+                    "{again}"
+                );
+            }
+        }
+        assert_eq!(rejected.len(), 1, "{rejected:?}");
+        assert!(rejected[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a date"));
+        // The bucket's notification of a minute the function landed is passed over.
+        let sym = Symbol::new(SYM).unwrap();
+        let landed = layout::live_minute_key(&sym, src.rows[3].0);
+        let answer = invoke(&super::emulator::notification("kafka-bucket", &landed));
+        assert!(answer["records"][0]["passed_over"].is_string(), "{answer}");
+        scorer(s3.clone(), true).settle(&sym).await.unwrap();
+        same_tables(&tables(s3.as_ref()).await, &want);
+        let key = rejected[0]["key"].as_str().unwrap();
+        assert!(key.starts_with("live/errors/stream/topic=lambda/"), "{key}");
+        assert!(s3.head(key).await.unwrap().is_some());
+        let logs = emulator.logs();
+        assert!(logs.contains(r#""Namespace":"groves/live""#), "{logs}");
+    }
 }

@@ -385,7 +385,7 @@ async fn the_live_section_shows_the_realised_forecasts_the_rolling_skill_and_dri
     let scorer = Scorer::new(r.store.clone(), cache, opts);
     let s = &scorer;
     replay(
-        r.store.as_ref(),
+        &groves_live::replay::StoreSink(r.store.as_ref()),
         &sym,
         &src,
         &ReplayOptions::default(),

@@ -333,7 +333,8 @@ struct ReplayArgs {
     /// A local raw CSV (default: the stock's raw file in the store).
     #[arg(long)]
     file: Option<PathBuf>,
-    /// First minute replayed, `YYYY-MM-DD HH:MM` India time (default: the file's first).
+    /// First minute replayed, `YYYY-MM-DD HH:MM` India time (default: with --score or --to,
+    /// the minute after the serving model's training data; else the file's first).
     #[arg(long)]
     start: Option<String>,
     /// Rows replayed at most (default: to the end).
@@ -348,6 +349,11 @@ struct ReplayArgs {
     /// Score each minute as it lands (the score function's logic, in this process).
     #[arg(long)]
     score: bool,
+    /// Where the minutes go: the store (default), or a Kafka topic `kafka://HOST:PORT/TOPIC`
+    /// (a record per object keyed by the stock, resuming after the stock's newest minute in
+    /// the topic; needs a build with `--features kafka`).
+    #[arg(long, value_name = "URL")]
+    to: Option<String>,
     #[command(flatten)]
     scoring: LiveScoringArgs,
 }
@@ -369,6 +375,26 @@ struct LiveArgs {
     flush: bool,
     #[arg(long)]
     json: bool,
+    /// Consume live minutes from a Kafka topic, `kafka://HOST:PORT/TOPIC`, with a consumer
+    /// group: each batch is landed under live/minutes/ and scored, then its offsets committed
+    /// (needs a build with `--features kafka`).
+    #[arg(long, value_name = "URL")]
+    from: Option<String>,
+    /// The consumer group (--from); a new group starts at the topic's beginning.
+    #[arg(long, default_value = "groves-live")]
+    group: String,
+    /// Records scored together at most (--from).
+    #[arg(long, default_value_t = 500)]
+    max_batch: usize,
+    /// Stop once nothing new has come for this many seconds (default: 5 with --from, never
+    /// with --watch).
+    #[arg(long)]
+    idle_s: Option<f64>,
+    /// Seconds the group waits for a silent consumer before handing its partitions on (--from):
+    /// a consumer killed and restarted resumes after about this long. Brokers bound it
+    /// (Kafka's default minimum is 6).
+    #[arg(long, default_value_t = 10.0)]
+    session_timeout_s: f64,
     #[command(flatten)]
     scoring: LiveScoringArgs,
 }

@@ -87,6 +87,63 @@ impl Drop for MotoServer {
     }
 }
 
+/// A `tansu` Kafka-protocol broker on a free loopback port, topics in memory, killed on drop.
+/// `scripts/test.sh` installs it (`cargo install tansu --features dynostore`).
+pub struct TansuBroker {
+    child: Child,
+    pub port: u16,
+}
+
+impl TansuBroker {
+    pub fn start() -> TansuBroker {
+        let port = free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new("tansu")
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start tansu: install it with cargo install tansu --locked --features dynostore (scripts/test.sh does)");
+        let broker = TansuBroker { child, port };
+        wait_for_port(port, "tansu");
+        broker
+    }
+
+    /// `HOST:PORT`
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Creates `topic` with `partitions` partitions; its `kafka://` address.
+    pub fn create_topic(&self, topic: &str, partitions: u32) -> String {
+        let out = Command::new("tansu")
+            .args([
+                "topic",
+                "create",
+                topic,
+                "--partitions",
+                &partitions.to_string(),
+            ])
+            .args(["--broker", &format!("tcp://{}", self.bootstrap())])
+            .output()
+            .expect("cannot run tansu topic create");
+        assert!(
+            out.status.success(),
+            "tansu topic create {topic}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        format!("kafka://{}/{topic}", self.bootstrap())
+    }
+}
+
+impl Drop for TansuBroker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Writes a generated raw file for `symbol` into `dir` and returns its path.
 pub fn gen_raw(dir: &Path, symbol: &str, days: usize, seed: u64, legacy: bool) -> PathBuf {
     let opts = datagen::GenOptions {
@@ -155,6 +212,10 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The features `scripts/test.sh` tests with (its `FULL`); keep the two the same.
+pub const FULL_TIER_FEATURES: &str =
+    "groves-tests/external-tools,groves/external-tools,groves/kafka";
+
 /// Builds the workspace's binaries (a no-op when fresh) with the cargo that runs the tests, in
 /// the tests' profile and target directory, and returns the folder holding them. The whole
 /// workspace, not only `names`: built alone, the functions would resolve the shared crates'
@@ -173,6 +234,11 @@ pub fn function_binaries(names: &[&str]) -> PathBuf {
     cmd.current_dir(workspace_root())
         .env("CARGO_TARGET_DIR", target_dir)
         .args(["build", "--quiet", "--workspace", "--bins"]);
+    if cfg!(feature = "external-tools") {
+        // The full tier's features (scripts/test.sh): built otherwise, the binaries would be
+        // rebuilt without them (and `groves` without Kafka) under the other tests' feet.
+        cmd.args(["--features", FULL_TIER_FEATURES]);
+    }
     if !cfg!(debug_assertions) {
         cmd.arg("--release");
     }

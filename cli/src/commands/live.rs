@@ -11,7 +11,9 @@ use groves_core::ids::Symbol;
 use groves_core::layout;
 use groves_core::pricing::{s3_requests_usd, S3_PRICES_NOTE};
 use groves_core::spec::RunSpec;
-use groves_live::replay::{replay as replay_into, ReplayOptions, ReplaySource};
+use groves_live::replay::{
+    replay as replay_into, MinuteSink, ReplayOptions, ReplaySource, StoreSink,
+};
 use groves_live::settle::Retraining;
 use groves_live::status::{live_stocks, stock_status, StockStatus};
 use groves_live::{LiveOptions, Retrainer, Scorer, SettleReport};
@@ -21,6 +23,7 @@ use groves_serving::{CacheOptions, ModelCache};
 use groves_stages::{OneStore, UnitContext};
 use groves_store::CountingStore;
 
+use super::stream;
 use super::StoreRef;
 use crate::{LiveArgs, LiveScoringArgs, ReplayArgs};
 
@@ -120,10 +123,12 @@ struct Tally {
     outcomes: usize,
     skipped: usize,
     drift: usize,
+    latencies_ms: Vec<f64>,
 }
 
 impl Tally {
     fn add(&mut self, r: &SettleReport) {
+        self.latencies_ms.extend_from_slice(&r.latencies_ms);
         self.forecasts += r.forecasts.len();
         self.outcomes += r.outcomes.len();
         self.skipped += r.skipped.len();
@@ -162,9 +167,12 @@ pub async fn replay(store: &StoreRef, args: &ReplayArgs) -> Result<()> {
     if args.batch == 0 {
         bail!("--batch must be at least 1");
     }
-    // Scoring with no start given: from the minute after the serving model's training data,
-    // so every forecast is out of sample.
-    let start_ms = match (start_ms, args.score) {
+    if let (Some(url), true) = (&args.to, args.score) {
+        bail!("--score scores minutes landing in the store; a topic's minutes are scored by `groves live --from {url}`");
+    }
+    // Scoring (here, or by a topic's consumer) with no start given: from the minute after the
+    // serving model's training data, so every forecast is out of sample.
+    let start_ms = match (start_ms, args.score || args.to.is_some()) {
         (None, true) => match groves_serving::model::read_pointer(store.as_ref(), &stock).await? {
             Some(p) => {
                 let t = parse_wall(&p.trained_until).map_err(|e| {
@@ -184,7 +192,7 @@ pub async fn replay(store: &StoreRef, args: &ReplayArgs) -> Result<()> {
         (s, _) => s,
     };
     // The file: a local CSV, or the stock's raw file in the store.
-    let (source, label) = match &args.file {
+    let (mut source, label) = match &args.file {
         Some(path) => {
             let label = path.display().to_string();
             (
@@ -204,6 +212,11 @@ pub async fn replay(store: &StoreRef, args: &ReplayArgs) -> Result<()> {
             )
         }
     };
+    let (sink, already): (Box<dyn MinuteSink + '_>, usize) = match &args.to {
+        Some(url) => stream::topic_sink(url, &stock, &mut source).await?,
+        None => (Box::new(StoreSink(store.as_ref())), 0),
+    };
+    let target = args.to.as_deref().unwrap_or("the store");
     let opts = ReplayOptions {
         start_ms,
         rows: args.minutes,
@@ -223,8 +236,8 @@ pub async fn replay(store: &StoreRef, args: &ReplayArgs) -> Result<()> {
     );
     let tally = std::sync::Mutex::new(Tally::default());
     let started = std::time::Instant::now();
-    let done = replay_into(
-        store.as_ref(),
+    let mut done = replay_into(
+        sink.as_ref(),
         &stock,
         &source,
         &opts,
@@ -250,9 +263,14 @@ pub async fn replay(store: &StoreRef, args: &ReplayArgs) -> Result<()> {
     .await?;
     bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
+    done.existing += already;
     println!(
-        "replayed {} rows of {label} into {} objects ({} written, {} already there) in {wall:.2} s",
-        done.rows, done.objects, done.written, done.existing
+        "replayed {} rows of {label} into {} objects in {target} ({} written, {} already there) in {wall:.2} s ({:.0} minutes/s)",
+        done.rows,
+        done.objects,
+        done.written,
+        done.existing,
+        done.rows as f64 / wall.max(1e-9)
     );
     if scorer.is_some() {
         let requests = counted.counts();
@@ -282,17 +300,11 @@ pub async fn replay(store: &StoreRef, args: &ReplayArgs) -> Result<()> {
             pct(0.99),
             pct(1.0)
         );
-        let per = |n: u64| n as f64 / done.objects.max(1) as f64;
-        let usd_day = s3_requests_usd(requests.get, requests.put, requests.list, requests.head)
-            / done.objects.max(1) as f64
-            * (375 / args.batch.max(1)) as f64;
-        println!(
-            "scorer's store requests per object: GET {:.2}, PUT {:.2}, LIST {:.2}, HEAD {:.2}, DELETE {:.2}; ${usd_day:.5} per stock per trading day of 375 minutes at S3 prices ({S3_PRICES_NOTE})",
-            per(requests.get),
-            per(requests.put),
-            per(requests.list),
-            per(requests.head),
-            per(requests.delete),
+        print_requests(
+            "scorer's store requests per object",
+            &requests,
+            done.objects,
+            375.0 / args.batch.max(1) as f64,
         );
         print_status(&[stock_status(store.as_ref(), &stock).await?]);
     }
@@ -318,14 +330,30 @@ pub async fn live(store: &StoreRef, args: &LiveArgs) -> Result<()> {
             .map(|s| Symbol::new(s.as_str()))
             .collect::<Result<_, _>>()?
     };
-    if args.watch || args.flush {
+    let mut stocks = stocks;
+    if let Some(url) = &args.from {
+        let consumed = consume_from(store, args, url).await?;
+        if args.stocks.is_empty() {
+            for s in consumed {
+                if !stocks.contains(&s) {
+                    stocks.push(s);
+                }
+            }
+        }
+    } else if args.watch || args.flush {
         let scorer = build_scorer(Arc::clone(store), &args.scoring, args.flush);
         let mut tally = Tally::default();
+        let idle = args.idle_s.map(Duration::from_secs_f64);
+        let mut last_new = std::time::Instant::now();
         loop {
             for s in &stocks {
-                tally.add(&scorer.settle(s).await?);
+                let r = scorer.settle(s).await?;
+                if r.objects > 0 {
+                    last_new = std::time::Instant::now();
+                }
+                tally.add(&r);
             }
-            if !args.watch {
+            if !args.watch || idle.is_some_and(|i| last_new.elapsed() >= i) {
                 break;
             }
             // Ctrl-C ends the process: a settle cut short is finished by the next one (everything
@@ -336,6 +364,7 @@ pub async fn live(store: &StoreRef, args: &LiveArgs) -> Result<()> {
             "scored: {} forecasts, {} realised, {} objects skipped, {} drift events",
             tally.forecasts, tally.outcomes, tally.skipped, tally.drift
         );
+        print_latency("object landed", &mut tally.latencies_ms);
     }
     let mut rows = Vec::new();
     for s in &stocks {
@@ -347,6 +376,111 @@ pub async fn live(store: &StoreRef, args: &LiveArgs) -> Result<()> {
         print_status(&rows);
     }
     Ok(())
+}
+
+/// `groves live --from kafka://…`: consumes until idle (or Ctrl-C with --watch); returns the
+/// stocks the records named.
+async fn consume_from(store: &StoreRef, args: &LiveArgs, url: &str) -> Result<Vec<Symbol>> {
+    // Landing and scoring, counted (the cost of a minute on this path).
+    let counted = Arc::new(CountingStore::new(Arc::clone(store)));
+    let scorer = build_scorer(counted.clone() as StoreRef, &args.scoring, false);
+    let idle = match (args.idle_s, args.watch) {
+        (Some(s), _) => Some(Duration::from_secs_f64(s)),
+        (None, true) => None,
+        (None, false) => Some(Duration::from_secs(5)),
+    };
+    let mut tally = Tally::default();
+    let started = std::time::Instant::now();
+    // (time, records so far) after the first batch and after the last.
+    let mut first: Option<(std::time::Instant, usize)> = None;
+    let mut last = (started, 0usize);
+    let mut on_batch = |r: &groves_live::StreamReport| {
+        for s in &r.settles {
+            tally.add(s);
+        }
+        for (key, why) in &r.rejected {
+            eprintln!("record not a live minute ({key}): {why}");
+        }
+        last = (std::time::Instant::now(), last.1 + r.records);
+        first.get_or_insert(last);
+    };
+    if !(args.session_timeout_s > 0.0 && args.session_timeout_s.is_finite()) {
+        bail!("--session-timeout-s must be above 0");
+    }
+    let c = stream::consume_topic(
+        url,
+        &scorer,
+        &args.group,
+        args.max_batch,
+        idle,
+        Duration::from_secs_f64(args.session_timeout_s),
+        &mut on_batch,
+    )
+    .await?;
+    if args.flush {
+        // Nothing more will arrive: settle what waits for missing minutes.
+        let flush = build_scorer(Arc::clone(store), &args.scoring, true);
+        for s in &c.stocks {
+            tally.add(&flush.settle(s).await?);
+        }
+    }
+    println!(
+        "consumed {} records from {url}: {} minutes landed, {} already in the store, {} not live minutes",
+        c.records, c.landed, c.existing, c.rejected
+    );
+    if let Some((t0, n0)) = first.filter(|(_, n0)| last.1 > *n0) {
+        let secs = last.0.duration_since(t0).as_secs_f64();
+        println!(
+            "after the first batch ({n0} records, {:.2} s after the start: joining the group): {:.0} records/s",
+            t0.duration_since(started).as_secs_f64(),
+            (last.1 - n0) as f64 / secs.max(1e-9)
+        );
+    }
+    println!(
+        "scored: {} forecasts, {} realised, {} objects skipped, {} drift events",
+        tally.forecasts, tally.outcomes, tally.skipped, tally.drift
+    );
+    print_requests(
+        "store requests per record (landing it and scoring)",
+        &counted.counts(),
+        c.records,
+        375.0,
+    );
+    let mut l = c.latencies_ms;
+    print_latency("record produced", &mut l);
+    Ok(c.stocks)
+}
+
+/// Store requests per unit (object, or minute) and their S3 cost per stock per trading day of
+/// `per_day` units.
+fn print_requests(what: &str, r: &groves_store::RequestCounts, units: usize, per_day: f64) {
+    let n = units.max(1) as f64;
+    let per = |c: u64| c as f64 / n;
+    let usd_day = s3_requests_usd(r.get, r.put, r.list, r.head) / n * per_day;
+    println!(
+        "{what}: GET {:.2}, PUT {:.2}, LIST {:.2}, HEAD {:.2}, DELETE {:.2}; ${usd_day:.5} per stock per trading day of 375 minutes at S3 prices ({S3_PRICES_NOTE})",
+        per(r.get),
+        per(r.put),
+        per(r.list),
+        per(r.head),
+        per(r.delete),
+    );
+}
+
+/// p50 / p99 / max of forecast latencies, if any.
+fn print_latency(from: &str, l: &mut [f64]) {
+    if l.is_empty() {
+        return;
+    }
+    l.sort_by(f64::total_cmp);
+    let pct = |q: f64| l[((l.len() as f64 - 1.0) * q).round() as usize];
+    println!(
+        "{from} to forecast row stored ({} forecasts): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        l.len(),
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
 }
 
 fn print_status(rows: &[StockStatus]) {

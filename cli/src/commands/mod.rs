@@ -11,6 +11,7 @@ mod promote;
 mod report;
 mod run;
 mod serve;
+mod stream;
 
 use anyhow::{Context, Result};
 use groves_store::{Store, StoreSpec};

@@ -312,6 +312,24 @@ pub fn live_errors_prefix(stock: &Symbol) -> String {
     format!("{LIVE_PREFIX}errors/stock={stock}/")
 }
 
+/// `live/errors/stream/topic=<TOPIC>/partition=<P>/<OFFSET>.json`: why a stream (Kafka)
+/// record could not become a live minute (no stock key, no readable minute). Named by the
+/// record's place in the topic, so a redelivered record writes the same key. Characters a
+/// Kafka topic name cannot hold are replaced by `_`.
+pub fn live_stream_error_key(topic: &str, partition: i64, offset: i64) -> String {
+    let topic: String = topic
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{LIVE_PREFIX}errors/stream/topic={topic}/partition={partition}/{offset:020}.json")
+}
+
 /// `drift/stock=<SYMBOL>/<YYYY-MM-DD>T<HHMM>.json`: a drift episode of a stock, named by the
 /// minute it began; written once, so whatever acts on it acts once per episode.
 pub fn drift_key(stock: &Symbol, local_ms: i64) -> String {
@@ -521,8 +539,16 @@ mod tests {
             live_state_key(&sym("TCS"), t),
             live_forecast_key(&sym("TCS"), t),
             live_error_key(&sym("TCS"), t),
+            live_stream_error_key("ticks", 0, 7),
         ] {
             assert!(!other.starts_with(LIVE_MINUTES_PREFIX), "{other}");
         }
+        assert_eq!(
+            live_stream_error_key("nse.minutes/../x", 3, 42),
+            "live/errors/stream/topic=nse.minutes_.._x/partition=3/00000000000000000042.json"
+        );
+        assert!(live_stream_error_key("t", 0, 10) > live_stream_error_key("t", 0, 9));
+        // A stream error is not under any stock's errors.
+        assert!(!live_stream_error_key("t", 0, 1).starts_with(&live_errors_prefix(&sym("stream"))));
     }
 }

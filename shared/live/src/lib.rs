@@ -10,7 +10,9 @@
 //! - [`tables`]: the `live_forecasts` and `live_outcomes` Parquet tables and their compaction;
 //! - [`drift`]: drift episodes, their records, and the retraining run an episode starts;
 //! - [`metrics`]: CloudWatch Embedded Metric Format lines;
-//! - [`status`]: per-stock rolling figures for `groves live`.
+//! - [`status`]: per-stock rolling figures for `groves live`;
+//! - [`stream`]: minutes from a stream (Kafka records) landed in the bucket and settled by the
+//!   same scorer.
 
 pub mod drift;
 pub mod metrics;
@@ -18,11 +20,13 @@ pub mod replay;
 pub mod settle;
 pub mod state;
 pub mod status;
+pub mod stream;
 pub mod tables;
 
 pub use drift::{DriftRecord, Retrainer};
 pub use settle::{LiveOptions, Retraining, Scorer, SettleReport};
 pub use state::LiveState;
+pub use stream::{score_records, StreamRecord, StreamReport, StreamTotals};
 
 use groves_store::StoreError;
 
@@ -40,6 +44,8 @@ pub enum LiveError {
     Source { file: String, message: String },
     #[error("retraining run {run} could not be started: {message}")]
     Retrain { run: String, message: String },
+    #[error("the stream: {0}")]
+    Stream(String),
     #[error("not a live minute key: {0:?} (expected live/minutes/stock=SYMBOL/date=YYYY-MM-DD/HHMM.csv)")]
     NotALiveKey(String),
 }

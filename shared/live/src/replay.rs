@@ -6,7 +6,7 @@
 //! `start`, paced at `speed` times real time with the time outside the session skipped (the
 //! next session's open follows the last minute of the previous one). Objects are written only
 //! if absent, so a replay that is stopped and run again with the same batch size writes each
-//! object once.
+//! object once. The same objects can go to a stream instead ([`MinuteSink`]).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -170,10 +170,28 @@ fn session_minutes(a: i64, b: i64) -> i64 {
     }
 }
 
+/// Where a replay writes its objects: the bucket ([`StoreSink`]) or a stream (Kafka, in the
+/// `groves` command line).
+#[async_trait::async_trait]
+pub trait MinuteSink: Send + Sync {
+    /// Writes one object; false: it was there already (a resumed replay).
+    async fn put(&self, object: &ReplayObject) -> Result<bool, LiveError>;
+}
+
+/// The bucket: each object at its live minute key, written only if absent.
+pub struct StoreSink<'a>(pub &'a dyn Store);
+
+#[async_trait::async_trait]
+impl MinuteSink for StoreSink<'_> {
+    async fn put(&self, o: &ReplayObject) -> Result<bool, LiveError> {
+        Ok(self.0.put_if_absent(&o.key, o.body.clone()).await?)
+    }
+}
+
 /// Writes the objects in order, paced; `after_put` runs after each object (the local scorer,
 /// or nothing) and `progress` after each object too.
 pub async fn replay<F, Fut>(
-    store: &dyn Store,
+    sink: &dyn MinuteSink,
     stock: &Symbol,
     source: &ReplaySource,
     opts: &ReplayOptions,
@@ -200,7 +218,7 @@ where
                 tokio::time::sleep(due - elapsed).await;
             }
         }
-        if store.put_if_absent(&o.key, o.body).await? {
+        if sink.put(&o).await? {
             p.written += 1;
         } else {
             p.existing += 1;

@@ -145,20 +145,42 @@ impl Scorer {
     /// What a notification of `key` does: settles its stock, then records the object as late
     /// if it was neither settled now nor before (it came after its minute was given up).
     pub async fn score_object(&self, key: &str) -> Result<SettleReport, LiveError> {
-        let (stock, minute_ms) = layout::parse_live_minute_key(key)
+        let (stock, _) = layout::parse_live_minute_key(key)
             .ok_or_else(|| LiveError::NotALiveKey(key.to_string()))?;
         let stock = Symbol::new(stock).map_err(|_| LiveError::NotALiveKey(key.to_string()))?;
-        let (mut report, state) = self.settle_inner(&stock).await?;
-        let behind = state.frontier_key.as_deref().is_some_and(|f| key <= f);
-        let known = state.recent_keys.iter().any(|k| k == key);
-        let remembered_from = state.recent_keys.front().map(String::as_str);
-        if behind && !known && remembered_from.is_some_and(|oldest| key > oldest) {
-            let why = format!(
-                "arrived after minute {} was settled without it",
-                format_wall(state.frontier_ms.unwrap_or(minute_ms))
-            );
-            self.record_skip(&stock, key, minute_ms, &why).await?;
-            report.skipped.push((key.to_string(), why));
+        self.score_objects(&stock, &[key.to_string()]).await
+    }
+
+    /// [`Scorer::score_object`] for several objects of one stock that landed together (a
+    /// stream's batch): one settle, then the late check of each.
+    pub async fn score_objects(
+        &self,
+        stock: &Symbol,
+        keys: &[String],
+    ) -> Result<SettleReport, LiveError> {
+        let mut minutes = Vec::with_capacity(keys.len());
+        for key in keys {
+            match layout::parse_live_minute_key(key) {
+                Some((s, ms)) if s == stock.as_str() => minutes.push((key, ms)),
+                _ => return Err(LiveError::NotALiveKey(key.to_string())),
+            }
+        }
+        let (mut report, state) = self.settle_inner(stock).await?;
+        for (key, minute_ms) in minutes {
+            let behind = state
+                .frontier_key
+                .as_deref()
+                .is_some_and(|f| key.as_str() <= f);
+            let known = state.recent_keys.iter().any(|k| k == key);
+            let remembered_from = state.recent_keys.front().map(String::as_str);
+            if behind && !known && remembered_from.is_some_and(|oldest| key.as_str() > oldest) {
+                let why = format!(
+                    "arrived after minute {} was settled without it",
+                    format_wall(state.frontier_ms.unwrap_or(minute_ms))
+                );
+                self.record_skip(stock, key, minute_ms, &why).await?;
+                report.skipped.push((key.to_string(), why));
+            }
         }
         Ok(report)
     }

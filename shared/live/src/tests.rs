@@ -245,6 +245,18 @@ async fn every_minute_is_scored_once_and_equals_an_independent_computation() {
     );
 }
 
+/// The end of a feed: every waiting minute settled.
+async fn flush_all(store: &Arc<dyn Store>) {
+    let flush = scorer(
+        store.clone(),
+        LiveOptions {
+            flush: true,
+            ..Default::default()
+        },
+    );
+    flush.settle(&stock()).await.unwrap();
+}
+
 /// Writes `order` (indices into the series) one by one, settling after each, then flushes.
 async fn run_in_order(
     order: &[usize],
@@ -266,14 +278,7 @@ async fn run_in_order(
             .unwrap();
         s.score_object(&key).await.unwrap();
     }
-    let flush = scorer(
-        store.clone(),
-        LiveOptions {
-            flush: true,
-            ..Default::default()
-        },
-    );
-    flush.settle(&stock()).await.unwrap();
+    flush_all(&store).await;
     store
 }
 
@@ -508,4 +513,83 @@ async fn a_drift_episode_starts_one_retraining_run_even_when_the_first_start_fai
     assert_eq!(started[0].run, record.retraining_run);
     assert_eq!(started[0].stocks, vec![stock()]);
     assert!(started[0].promote_if_better);
+}
+
+fn record(offset: i64, key: Option<&str>, value: Option<Bytes>) -> crate::StreamRecord {
+    crate::StreamRecord {
+        topic: "ticks".into(),
+        partition: 0,
+        offset,
+        timestamp_ms: Some(1_000 + offset),
+        key: key.map(|k| k.as_bytes().to_vec()),
+        value: value.map(|v| v.to_vec()),
+        problem: None,
+    }
+}
+
+#[tokio::test]
+async fn stream_batches_score_each_minute_once_equal_to_the_bucket_path() {
+    let live = walk(200, 21, 1.0);
+    let times = minutes(live.len());
+    let in_order: Vec<usize> = (0..live.len()).collect();
+    let bucket = run_in_order(&in_order, &live, &times, &[]).await;
+
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    promote_model(store.as_ref(), &walk(3000, 11, 1.0), 1, 1.0).await;
+    let s = scorer(store.clone(), LiveOptions::default());
+    let records: Vec<_> = times
+        .iter()
+        .zip(&live)
+        .enumerate()
+        .map(|(i, (t, p))| record(i as i64, Some("TEST"), Some(object(*t, &format!("{p}")))))
+        .collect();
+    // Batches of 37, each delivered twice (a redelivery after a failed invocation), and two
+    // records that are not minutes in the middle.
+    let mut rejected = Vec::new();
+    for (b, chunk) in records.chunks(37).enumerate() {
+        let mut batch = chunk.to_vec();
+        if b == 2 {
+            batch.insert(5, record(9_000, None, Some(object(times[0], "1"))));
+            batch.insert(
+                9,
+                record(
+                    9_001,
+                    Some("TEST"),
+                    Some(Bytes::from("date,TYPPRICE\nnot a time,1\n")),
+                ),
+            );
+        }
+        let first = crate::score_records(&s, &batch).await.unwrap();
+        assert_eq!(first.landed, chunk.len());
+        rejected.extend(first.rejected);
+        let again = crate::score_records(&s, &batch).await.unwrap();
+        assert_eq!((again.landed, again.existing), (0, chunk.len()));
+        assert!(again
+            .settles
+            .iter()
+            .all(|r| r.forecasts.is_empty() && r.objects == 0));
+    }
+    flush_all(&store).await;
+    let want = tables_of(bucket.as_ref()).await;
+    assert_eq!(want.0.len(), live.len() - 10);
+    assert_eq!(tables_of(store.as_ref()).await, want);
+    // The minutes landed are the bucket path's objects, byte for byte.
+    for t in &times {
+        let k = layout::live_minute_key(&stock(), *t);
+        assert_eq!(store.get(&k).await.unwrap(), bucket.get(&k).await.unwrap());
+    }
+    // The two records that are not minutes are recorded by their offset, with why.
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    assert!(
+        rejected[0].0.ends_with("/00000000000000009000.json") && rejected[0].1.contains("no key")
+    );
+    assert!(
+        rejected[1].1.contains("row 1, column `date`"),
+        "{}",
+        rejected[1].1
+    );
+    let body = store.get(&rejected[1].0).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["offset"], 9001);
+    assert_eq!(v["value"], "date,TYPPRICE\nnot a time,1\n");
 }
