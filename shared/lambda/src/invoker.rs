@@ -98,6 +98,7 @@ impl Invoker for LambdaInvoker {
             stage,
             unit: unit.to_string(),
             message,
+            throttled: false,
         };
         let payload = serde_json::to_vec(&event).map_err(|e| err(e.to_string()))?;
         let permit = self
@@ -116,15 +117,24 @@ impl Invoker for LambdaInvoker {
         let unit = unit.to_string();
         tokio::spawn(async move {
             let _slot = permit;
-            let message = match call.send().await {
+            let (message, throttled) = match call.send().await {
                 Ok(out) => match out.function_error() {
                     // Only an emulator that ran the function synchronously reports this.
-                    Some(fe) => format!("function error: {fe}"),
+                    Some(fe) => (format!("function error: {fe}"), false),
                     None => return,
                 },
-                Err(e) => aws_sdk_lambda::error::DisplayErrorContext(&e).to_string(),
+                Err(e) => {
+                    let throttled = e
+                        .as_service_error()
+                        .is_some_and(|se| se.is_too_many_requests_exception())
+                        || e.raw_response().is_some_and(|r| r.status().as_u16() == 429);
+                    (
+                        aws_sdk_lambda::error::DisplayErrorContext(&e).to_string(),
+                        throttled,
+                    )
+                }
             };
-            tracing::warn!(%stage, %unit, function = %name, %message, "invoke failed");
+            tracing::warn!(%stage, %unit, function = %name, %message, throttled, "invoke failed");
             failures
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -132,6 +142,7 @@ impl Invoker for LambdaInvoker {
                     stage,
                     unit,
                     message,
+                    throttled,
                 });
         });
         Ok(())

@@ -77,6 +77,7 @@ impl Invoker for LocalPool {
             stage,
             unit: unit.to_string(),
             message,
+            throttled: false,
         };
         let bytes = serde_json::to_vec(&event).map_err(|e| err(e.to_string()))?;
         // The event goes through the same parsing a Lambda function does.

@@ -24,6 +24,9 @@ pub struct InvokeError {
     pub stage: Stage,
     pub unit: String,
     pub message: String,
+    /// The invoker refused for now (Lambda's 429 `TooManyRequestsException`): the unit never
+    /// ran, so the parent backs off and tries again without counting an attempt.
+    pub throttled: bool,
 }
 
 /// A unit whose hand-over failed after `invoke` returned (the call went on in the background).
@@ -32,6 +35,8 @@ pub struct HandoffFailure {
     pub stage: Stage,
     pub unit: String,
     pub message: String,
+    /// As [`InvokeError::throttled`].
+    pub throttled: bool,
 }
 
 #[async_trait]

@@ -41,6 +41,10 @@ pub struct StageLog {
     pub invocations: u64,
     /// Units that needed more than one attempt and then succeeded: unit → attempts.
     pub retried: BTreeMap<String, u32>,
+    /// Hand-overs the invoker refused for now (throttled): backed off and sent again, not
+    /// counted as attempts. 0 in logs written before the field existed.
+    #[serde(default)]
+    pub throttled: u64,
     pub failed: Vec<UnitFailure>,
     pub started_ms: i64,
     pub finished_ms: Option<i64>,

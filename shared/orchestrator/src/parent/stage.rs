@@ -19,7 +19,32 @@ use super::log::{
 };
 use super::options::{DriveOptions, Progress};
 use super::plan::{run_id, stamp_invoked};
-use crate::invoke::Invoker;
+use crate::invoke::{HandoffFailure, Invoker};
+
+/// Throttled hand-overs: none is sent before `hold_until_ms`; the wait doubles with each
+/// throttle (1 s to 60 s) and starts again from 1 s once a unit completes.
+#[derive(Default)]
+struct Backoff {
+    hold_until_ms: Option<i64>,
+    wait_ms: i64,
+}
+
+impl Backoff {
+    fn holds(&self, now_ms: i64) -> bool {
+        self.hold_until_ms.is_some_and(|t| now_ms < t)
+    }
+
+    fn throttled(&mut self, log: &mut StageLog, unit: &str, now_ms: i64) {
+        log.throttled += 1;
+        self.wait_ms = (self.wait_ms * 2).clamp(1_000, 60_000);
+        self.hold_until_ms = Some(now_ms + self.wait_ms);
+        tracing::warn!(stage = %log.stage, unit, wait_ms = self.wait_ms, "hand-over throttled: backing off");
+    }
+
+    fn reset(&mut self) {
+        self.wait_ms = 0;
+    }
+}
 
 struct UnitState {
     unit: Unit,
@@ -105,6 +130,7 @@ pub(super) async fn run_stage(
         retried: previous
             .as_ref()
             .map_or_else(BTreeMap::new, |p| p.retried.clone()),
+        throttled: previous.as_ref().map_or(0, |p| p.throttled),
         failed: Vec::new(),
         started_ms: previous
             .as_ref()
@@ -118,6 +144,7 @@ pub(super) async fn run_stage(
     let capacity = invoker.capacity().max(1);
     let mut poll = opts.poll_min;
     let mut failed_seen: BTreeSet<String> = failed_now;
+    let mut backoff = Backoff::default();
 
     loop {
         // Hand over what may run now, oldest first, keeping at most `capacity` in flight.
@@ -126,7 +153,7 @@ pub(super) async fn run_stage(
             .filter(|s| s.in_flight_since.is_some())
             .count();
         for s in states.iter_mut() {
-            if in_flight >= capacity {
+            if in_flight >= capacity || backoff.holds(clock.now_ms()) {
                 break;
             }
             if s.in_flight_since.is_some() || s.attempts >= spec.max_attempts {
@@ -163,8 +190,14 @@ pub(super) async fn run_stage(
             in_flight += 1;
             if let Err(e) = invoker.invoke(stage, &s.name, event).await {
                 s.in_flight_since = None;
-                s.last_error = Some(e.to_string());
                 in_flight -= 1;
+                if e.throttled {
+                    // The unit never ran: not an attempt, and nothing more is sent for now.
+                    s.attempts -= 1;
+                    backoff.throttled(&mut log, &s.name, invoked);
+                    break;
+                }
+                s.last_error = Some(e.to_string());
             }
         }
 
@@ -193,11 +226,11 @@ pub(super) async fn run_stage(
 
         tokio::time::sleep(poll).await;
         let (done_now, failed_now) = status(store, &run, stage).await?;
-        let handoff: HashMap<String, String> = invoker
+        let handoff: HashMap<String, HandoffFailure> = invoker
             .take_failures()
             .into_iter()
             .filter(|f| f.stage == stage)
-            .map(|f| (f.unit, f.message))
+            .map(|f| (f.unit.clone(), f))
             .collect();
         let mut changed = false;
         let now = clock.now_ms();
@@ -208,16 +241,24 @@ pub(super) async fn run_stage(
                 }
                 done.insert(s.name.clone());
                 changed = true;
+                backoff.reset();
                 continue;
             }
             let Some(since) = s.in_flight_since else {
                 continue;
             };
+            if handoff.get(&s.name).is_some_and(|f| f.throttled) {
+                // Refused in the background: as a refusal at once (above).
+                s.in_flight_since = None;
+                s.attempts -= 1;
+                backoff.throttled(&mut log, &s.name, now);
+                continue;
+            }
             let why = if failed_now.contains(&s.name) {
                 let key = layout::failed_key(&run, stage.as_str(), &s.unit);
                 Some(failure_message(store, &key).await)
-            } else if let Some(m) = handoff.get(&s.name) {
-                Some(m.clone())
+            } else if let Some(f) = handoff.get(&s.name) {
+                Some(f.message.clone())
             } else if now - since > timeout_ms {
                 Some(format!(
                     "no report within {} s of its invocation",
@@ -259,4 +300,39 @@ pub(super) async fn run_stage(
     write_stage_log(store, &run, &log).await?;
     progress.stage_finished(stage, &log);
     Ok(StageRun::Finished(log))
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_doubles_to_a_minute_and_starts_again_after_progress() {
+        let mut log: StageLog = serde_json::from_value(serde_json::json!({
+            "stage": "processing", "units": 1, "done_before": 0, "done": 0, "invocations": 0,
+            "retried": {}, "failed": [], "started_ms": 0, "finished_ms": null
+        }))
+        .unwrap();
+        assert_eq!(
+            log.throttled, 0,
+            "a log written before the field reads as 0"
+        );
+        let mut b = Backoff::default();
+        assert!(!b.holds(0));
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            b.throttled(&mut log, "A", 0);
+            waits.push(b.wait_ms);
+        }
+        assert_eq!(
+            waits,
+            [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]
+        );
+        assert!(b.holds(59_999) && !b.holds(60_000));
+        assert_eq!(log.throttled, 8);
+        b.reset();
+        b.throttled(&mut log, "A", 100);
+        assert_eq!(b.wait_ms, 1_000);
+        assert!(b.holds(1_099) && !b.holds(1_100));
+    }
 }

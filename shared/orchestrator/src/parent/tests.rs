@@ -33,8 +33,11 @@ enum Act {
     Silent,
     /// The hand-over fails in the background (Lambda's async call errs after `invoke` returned).
     HandoffFails,
-    /// `invoke` itself refuses (throttled, say).
+    /// `invoke` itself refuses (an error that is not throttling).
     Refused,
+    /// `invoke` is throttled (Lambda's 429) at once, or in the background.
+    Throttled,
+    HandoffThrottled,
     /// Reports done after this many seconds, and again as long after (a duplicate delivery).
     Twice(u64),
 }
@@ -45,6 +48,8 @@ struct Scripted {
     /// Per (stage, unit): one act per attempt; when the list runs out, `Done(1)`.
     script: Mutex<HashMap<(Stage, String), VecDeque<Act>>>,
     invocations: Mutex<Vec<(Stage, String)>>,
+    /// When each invocation was made (virtual time), in the same order.
+    invoked_at: Mutex<Vec<Instant>>,
     failures: Mutex<Vec<HandoffFailure>>,
     capacity: usize,
     outlive: bool,
@@ -56,6 +61,7 @@ impl Scripted {
             store,
             script: Mutex::default(),
             invocations: Mutex::default(),
+            invoked_at: Mutex::default(),
             failures: Mutex::default(),
             capacity: 4,
             outlive: false,
@@ -76,6 +82,17 @@ impl Scripted {
             .iter()
             .filter(|(s, u)| *s == stage && u == unit)
             .count()
+    }
+
+    /// When `unit` of `stage` was invoked, in order.
+    fn invoked_times(&self, stage: Stage, unit: &str) -> Vec<Instant> {
+        let inv = self.invocations.lock().unwrap();
+        let at = self.invoked_at.lock().unwrap();
+        inv.iter()
+            .zip(at.iter())
+            .filter(|((s, u), _)| *s == stage && u == unit)
+            .map(|(_, t)| *t)
+            .collect()
     }
 
     fn total(&self) -> usize {
@@ -117,6 +134,7 @@ impl Invoker for Scripted {
             .lock()
             .unwrap()
             .push((stage, unit.to_string()));
+        self.invoked_at.lock().unwrap().push(Instant::now());
         let act = self
             .script
             .lock()
@@ -129,17 +147,21 @@ impl Invoker for Scripted {
             Act::Done(s) => report_later(store, stage, event, s, true),
             Act::Fail(s) => report_later(store, stage, event, s, false),
             Act::Silent => {}
-            Act::HandoffFails => self.failures.lock().unwrap().push(HandoffFailure {
-                stage,
-                unit: unit.to_string(),
-                message: "scripted: the invoke call failed".into(),
-            }),
-            Act::Refused => {
+            Act::HandoffFails | Act::HandoffThrottled => {
+                self.failures.lock().unwrap().push(HandoffFailure {
+                    stage,
+                    unit: unit.to_string(),
+                    message: "scripted: the invoke call failed".into(),
+                    throttled: matches!(act, Act::HandoffThrottled),
+                })
+            }
+            Act::Refused | Act::Throttled => {
                 return Err(InvokeError {
                     invoker: "scripted".into(),
                     stage,
                     unit: unit.to_string(),
-                    message: "scripted: throttled".into(),
+                    message: "scripted: refused".into(),
+                    throttled: matches!(act, Act::Throttled),
                 })
             }
             Act::Twice(s) => {
@@ -273,6 +295,30 @@ async fn a_failed_hand_over_is_retried_whether_it_fails_at_once_or_later() {
     assert_eq!(log(&out, Stage::Processing).retried.get("A"), Some(&2));
     assert_eq!(inv.invoked(Stage::MinMse, "B"), 3);
     assert_eq!(log(&out, Stage::MinMse).retried.get("B"), Some(&3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttled_hand_over_backs_off_and_is_not_an_attempt() {
+    let store = bucket().await;
+    let inv = Scripted::new(store.clone());
+    // Five throttles, more than max_attempts (3), at once and in the background.
+    use Act::{HandoffThrottled as Later, Throttled as Now};
+    inv.script(Stage::Processing, "A", &[Now, Later, Now, Later, Now]);
+    let started = Instant::now();
+    let out = drive(store.as_ref(), &inv, &spec("throttled")).await;
+    out.check().unwrap();
+    assert_eq!(inv.invoked(Stage::Processing, "A"), 6);
+    let p = log(&out, Stage::Processing);
+    assert_eq!(p.throttled, 5);
+    assert!(p.retried.is_empty(), "{:?}", p.retried);
+    // Each throttle held the hand-overs back at least a second (the wait doubles while
+    // nothing completes, and starts again from a second when a unit does).
+    let times = inv.invoked_times(Stage::Processing, "A");
+    for w in times.windows(2) {
+        assert!(w[1] - w[0] >= Duration::from_secs(1), "{times:?}");
+    }
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(120), "{waited:?}");
 }
 
 #[tokio::test(start_paused = true)]
