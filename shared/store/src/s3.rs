@@ -52,17 +52,46 @@ pub async fn client_from_env() -> Client {
     s3_client(&sdk_config_from_env().await)
 }
 
+/// Attempts per S3 request, unless `AWS_MAX_ATTEMPTS` says otherwise. The SDK's default is 3
+/// (standard mode: jittered exponential backoff from 1 s, capped at 20 s); a run of thousands
+/// of units meets S3's 503 SlowDown in bursts, and 5 attempts ride out about 15 s of it.
+pub const S3_MAX_ATTEMPTS: u32 = 5;
+/// Seconds an S3 request may wait for its response (sending the body included) before the
+/// attempt is abandoned and retried, unless `GROVES_S3_READ_TIMEOUT_S` says otherwise. The SDK
+/// sets no such limit: a connection that hangs would hold a unit, or the parent, until Lambda
+/// ends it. The largest object groves writes in one request takes seconds.
+pub const S3_READ_TIMEOUT_S: u64 = 60;
+
 /// An S3 client from a loaded config. Path-style addressing when `AWS_S3_FORCE_PATH_STYLE=true`
-/// or a custom endpoint is set.
+/// or a custom endpoint is set; retries and timeouts as [`S3_MAX_ATTEMPTS`] and
+/// [`S3_READ_TIMEOUT_S`] say.
 pub fn s3_client(sdk: &aws_config::SdkConfig) -> Client {
     let path_style = match std::env::var("AWS_S3_FORCE_PATH_STYLE") {
         Ok(v) => v.eq_ignore_ascii_case("true") || v == "1",
         Err(_) => custom_endpoint_configured(),
     };
-    let conf = aws_sdk_s3::config::Builder::from(sdk)
-        .force_path_style(path_style)
-        .build();
-    Client::from_conf(conf)
+    let env_u64 = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    let mut conf = aws_sdk_s3::config::Builder::from(sdk).force_path_style(path_style);
+    if env_u64("AWS_MAX_ATTEMPTS").is_none() {
+        let retry = sdk
+            .retry_config()
+            .cloned()
+            .unwrap_or_else(aws_sdk_s3::config::retry::RetryConfig::standard)
+            .with_max_attempts(S3_MAX_ATTEMPTS);
+        conf = conf.retry_config(retry);
+    }
+    let read = std::time::Duration::from_secs(
+        env_u64("GROVES_S3_READ_TIMEOUT_S").unwrap_or(S3_READ_TIMEOUT_S),
+    );
+    let mut timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder().read_timeout(read);
+    if let Some(connect) = sdk.timeout_config().and_then(|t| t.connect_timeout()) {
+        timeouts = timeouts.connect_timeout(connect);
+    }
+    Client::from_conf(conf.timeout_config(timeouts.build()).build())
 }
 
 impl S3Store {
@@ -466,5 +495,74 @@ impl Store for S3Store {
             .await
             .map_err(|e| self.remote("delete", key, e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_is_given_up_on_not_waited_for_forever() {
+        // Accepts connections and holds them without a byte of answer.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for c in listener.incoming().flatten() {
+                held.push(c);
+            }
+        });
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(format!("http://127.0.0.1:{port}"))
+            .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+                aws_sdk_s3::config::Credentials::new("a", "b", None, None, "test"),
+            ))
+            .retry_config(
+                aws_sdk_s3::config::retry::RetryConfig::standard()
+                    .with_initial_backoff(Duration::from_millis(10)),
+            )
+            .build();
+        let client = s3_client(&sdk);
+        let conf = client.config();
+        assert_eq!(
+            conf.retry_config().map(|r| r.max_attempts()),
+            Some(S3_MAX_ATTEMPTS),
+            "the SDK's retry settings, with groves' attempts"
+        );
+        assert_eq!(
+            conf.retry_config().map(|r| r.initial_backoff()),
+            Some(Duration::from_millis(10))
+        );
+        assert_eq!(
+            conf.timeout_config().and_then(|t| t.read_timeout()),
+            Some(Duration::from_secs(S3_READ_TIMEOUT_S))
+        );
+        // With a short read timeout, a GET against the silent server fails after its
+        // attempts instead of hanging.
+        let short = conf
+            .to_builder()
+            .timeout_config(
+                aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+                    .read_timeout(Duration::from_millis(200))
+                    .build(),
+            )
+            .build();
+        let store = S3Store::new(Client::from_conf(short), "b");
+        let t0 = Instant::now();
+        let e = store.get("k").await.unwrap_err().to_string();
+        let took = t0.elapsed();
+        assert!(took < Duration::from_secs(10), "{took:?}");
+        assert!(
+            took >= Duration::from_millis(200 * u64::from(S3_MAX_ATTEMPTS)),
+            "{took:?}: {e}"
+        );
+        assert!(
+            e.to_lowercase().contains("timeout") || e.contains("timed out"),
+            "{e}"
+        );
     }
 }
