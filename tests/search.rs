@@ -140,6 +140,7 @@ fn promised_keys(spec: &RunSpec) -> Vec<String> {
         layout::test_forecast_key(&run, &s),
         layout::timing_metrics_key(&run, "views"),
         layout::timing_metrics_key(&run, "costs"),
+        layout::timing_metrics_key(&run, "units"),
         layout::report_key(&run),
     ];
     for split in Split::ALL {
@@ -235,6 +236,38 @@ async fn the_whole_search_through_the_parent_writes_every_table() {
         &snapshot(b.store.as_ref(), &[]).await,
         &before,
         "second drive",
+    );
+
+    // The report reads the gathered timings once the run is through timing-metrics: two GETs
+    // instead of one per unit, and the same records.
+    async fn report_gets(
+        store: Arc<dyn groves_store::Store>,
+        run: &RunId,
+    ) -> (u64, Vec<groves_core::timing::TimingRecord>) {
+        let counted = groves_store::CountingStore::new(store);
+        let r = groves_report::load(&counted, run).await.unwrap();
+        let mut records = r.invocations.clone();
+        records.sort_by(|a, b| (&a.stage, &a.unit).cmp(&(&b.stage, &b.unit)));
+        (counted.counts().get, records)
+    }
+    let (gathered, with_table) = report_gets(b.store.clone(), &run).await;
+    let units = b
+        .store
+        .list(&layout::timings_prefix(&run))
+        .await
+        .unwrap()
+        .len() as u64;
+    b.store
+        .delete(&layout::timing_metrics_key(&run, "units"))
+        .await
+        .unwrap();
+    let (one_by_one, without) = report_gets(b.store.clone(), &run).await;
+    assert_eq!(with_table, without);
+    // Without the table: a GET per unit, plus the failed GET of the table.
+    assert_eq!(
+        one_by_one - gathered,
+        units + 1 - 2,
+        "{one_by_one} vs {gathered}"
     );
 }
 

@@ -16,43 +16,80 @@ pub enum RecordError {
 }
 
 pub fn to_frame(r: &TimingRecord) -> PolarsResult<DataFrame> {
+    to_frame_all(std::slice::from_ref(r))
+}
+
+/// Many records as one table, a row each in the given order (the run's gathered timings).
+pub fn to_frame_all(rs: &[TimingRecord]) -> PolarsResult<DataFrame> {
+    let text = |f: fn(&TimingRecord) -> &str| rs.iter().map(f).collect::<Vec<_>>();
     DataFrame::new(
-        1,
+        rs.len(),
         vec![
-            Column::new("run".into(), [r.run.as_str()]),
-            Column::new("stage".into(), [r.stage.as_str()]),
-            Column::new("unit".into(), [r.unit.as_str()]),
-            Column::new("stock".into(), [r.stock.as_deref()]),
-            datetime_ms_column_opt("invoked_at", vec![r.invoked_ms]),
-            datetime_ms_column("started_at", vec![r.started_ms]),
-            datetime_ms_column("finished_at", vec![r.finished_ms]),
-            Column::new("read_ms".into(), [r.read_ms]),
-            Column::new("compute_ms".into(), [r.compute_ms]),
-            Column::new("write_ms".into(), [r.write_ms]),
-            Column::new("executor".into(), [r.executor.as_str()]),
-            Column::new("memory_mb".into(), [r.memory_mb]),
-            Column::new("threads".into(), [r.threads]),
-            Column::new("cold_start".into(), [r.cold_start]),
+            Column::new("run".into(), text(|r| r.run.as_str())),
+            Column::new("stage".into(), text(|r| r.stage.as_str())),
+            Column::new("unit".into(), text(|r| r.unit.as_str())),
+            Column::new(
+                "stock".into(),
+                rs.iter().map(|r| r.stock.as_deref()).collect::<Vec<_>>(),
+            ),
+            datetime_ms_column_opt("invoked_at", rs.iter().map(|r| r.invoked_ms).collect()),
+            datetime_ms_column("started_at", rs.iter().map(|r| r.started_ms).collect()),
+            datetime_ms_column("finished_at", rs.iter().map(|r| r.finished_ms).collect()),
+            Column::new(
+                "read_ms".into(),
+                rs.iter().map(|r| r.read_ms).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "compute_ms".into(),
+                rs.iter().map(|r| r.compute_ms).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "write_ms".into(),
+                rs.iter().map(|r| r.write_ms).collect::<Vec<_>>(),
+            ),
+            Column::new("executor".into(), text(|r| r.executor.as_str())),
+            Column::new(
+                "memory_mb".into(),
+                rs.iter().map(|r| r.memory_mb).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "threads".into(),
+                rs.iter().map(|r| r.threads).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "cold_start".into(),
+                rs.iter().map(|r| r.cold_start).collect::<Vec<_>>(),
+            ),
         ],
     )
 }
 
+/// The first row's record (a unit's own timing file has one).
 pub fn from_frame(df: &DataFrame) -> Result<TimingRecord, RecordError> {
+    from_frame_row(df, 0)
+}
+
+/// Every row's record.
+pub fn from_frame_all(df: &DataFrame) -> Result<Vec<TimingRecord>, RecordError> {
+    (0..df.height()).map(|i| from_frame_row(df, i)).collect()
+}
+
+fn from_frame_row(df: &DataFrame, i: usize) -> Result<TimingRecord, RecordError> {
     let bad = |what: &str| RecordError::Missing(what.to_string());
     let col = |name: &str, dt: DataType| df.column(name).and_then(|c| c.cast(&dt));
     let text = |name: &str| -> Result<Option<String>, RecordError> {
         Ok(col(name, DataType::String)?
             .str()?
-            .get(0)
+            .get(i)
             .map(str::to_string))
     };
     let int = |name: &str| -> Result<Option<i64>, RecordError> {
-        Ok(col(name, DataType::Int64)?.i64()?.get(0))
+        Ok(col(name, DataType::Int64)?.i64()?.get(i))
     };
     let float = |name: &str| -> Result<f64, RecordError> {
         col(name, DataType::Float64)?
             .f64()?
-            .get(0)
+            .get(i)
             .ok_or_else(|| bad(name))
     };
     Ok(TimingRecord {
@@ -71,7 +108,7 @@ pub fn from_frame(df: &DataFrame) -> Result<TimingRecord, RecordError> {
         threads: int("threads")?.map_or(1, |t| t as u32),
         // Records written before the column existed have none.
         cold_start: match df.column("cold_start") {
-            Ok(c) => c.cast(&DataType::Boolean)?.bool()?.get(0),
+            Ok(c) => c.cast(&DataType::Boolean)?.bool()?.get(i),
             Err(_) => None,
         },
     })
@@ -118,6 +155,21 @@ mod tests {
         let bytes = to_parquet(&df).unwrap();
         let back = from_frame(&from_parquet(&bytes).unwrap()).unwrap();
         assert_eq!(back, record(None));
+    }
+
+    #[test]
+    fn many_records_make_one_table_and_read_back_in_order() {
+        let mut rs = vec![record(Some(true)), record(None), record(Some(false))];
+        rs[1].stock = None;
+        rs[1].invoked_ms = None;
+        rs[2].unit = "TCS.f7_s5_g1".into();
+        let bytes = to_parquet(&to_frame_all(&rs).unwrap()).unwrap();
+        assert_eq!(from_frame_all(&from_parquet(&bytes).unwrap()).unwrap(), rs);
+        // One record alone is the same table as a unit's own file.
+        assert_eq!(
+            to_parquet(&to_frame_all(&rs[..1]).unwrap()).unwrap(),
+            to_parquet(&to_frame(&rs[0]).unwrap()).unwrap()
+        );
     }
 
     #[test]

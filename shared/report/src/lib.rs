@@ -16,7 +16,9 @@ use groves_stages::error::{Result, StageError};
 use groves_stages::min_mse::read_best;
 use groves_stages::pred_mses::{read_scores, SettingScore};
 use groves_stages::tables::{f64_column, read_manifest, read_table, table_err};
-use groves_stages::timing_metrics::{read_timings, summarise, StageCost, ViewRow};
+use groves_stages::timing_metrics::{
+    read_gathered_timings, read_timings, summarise, StageCost, ViewRow,
+};
 use groves_store::Store;
 use polars_core::prelude::*;
 use serde::Serialize;
@@ -289,8 +291,15 @@ pub async fn load(store: &dyn Store, run: &RunId) -> Result<RunReport> {
         .iter()
         .any(|l| l.stage == Stage::TimingMetrics && l.finished_ms.is_some() && l.failed.is_empty());
     // The timing-metrics tables hold the same figures; summing the records again is cheap and
-    // also works while the run is going on.
-    let mut records = read_timings(store, run).await?;
+    // also works while the run is going on. Once the run is through timing-metrics, its
+    // gathered table spares a GET per unit (thousands on S3).
+    let mut records = match timing_final {
+        true => match read_gathered_timings(store, run).await? {
+            Some(r) => r,
+            None => read_timings(store, run).await?,
+        },
+        false => read_timings(store, run).await?,
+    };
     // Listing order is the store's; the report's is the run's.
     records.sort_by(|a, b| {
         (a.first_ms(), a.started_ms, &a.stage, &a.unit).cmp(&(

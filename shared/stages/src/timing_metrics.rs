@@ -81,6 +81,37 @@ pub async fn read_timings(store: &dyn Store, run: &RunId) -> Result<Vec<TimingRe
         .await
 }
 
+/// Every timing record of a finished run with two GETs instead of one per unit: the units table
+/// the timing-metrics stage gathered, and that stage's own record. None if the table is not
+/// there (the run has not reached timing-metrics): then [`read_timings`] is the way.
+pub async fn read_gathered_timings(
+    store: &dyn Store,
+    run: &RunId,
+) -> Result<Option<Vec<TimingRecord>>> {
+    let key = layout::timing_metrics_key(run, UNITS_TABLE);
+    let bytes = match store.get(&key).await {
+        Ok(b) => b,
+        Err(groves_store::StoreError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let df = from_parquet(&bytes).map_err(table_err(&key))?;
+    let mut records = groves_data::timing::from_frame_all(&df)
+        .map_err(|e| StageError::Invalid(format!("{key}: {e}")))?;
+    let own = layout::timing_key(run, Stage::TimingMetrics.as_str(), &Unit::Run);
+    match store.get(&own).await {
+        Ok(b) => records.push(parse_record(
+            &from_parquet(&b).map_err(table_err(&own))?,
+            &own,
+        )?),
+        Err(groves_store::StoreError::NotFound { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Some(records))
+}
+
+/// `timing_metrics/units/`: every unit's timing record but timing-metrics' own, one table.
+pub const UNITS_TABLE: &str = "units";
+
 fn parse_record(df: &DataFrame, key: &str) -> Result<TimingRecord> {
     groves_data::timing::from_frame(df).map_err(|e| StageError::Invalid(format!("{key}: {e}")))
 }
@@ -231,6 +262,14 @@ pub async fn timing_metrics(store: &dyn Store, e: &TimingMetricsEvent) -> Result
         store,
         &key,
         costs_frame(&metrics.costs).map_err(table_err(&key))?,
+    )
+    .await?;
+    // The records themselves, gathered: what the report reads instead of one file per unit.
+    let key = layout::timing_metrics_key(&e.run, UNITS_TABLE);
+    write_table(
+        store,
+        &key,
+        groves_data::timing::to_frame_all(&records).map_err(table_err(&key))?,
     )
     .await?;
     clock.write_done();
