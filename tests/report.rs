@@ -270,6 +270,12 @@ async fn the_report_renders_in_chromium_with_a_cell_per_setting_a_row_per_stock_
         dom.contains("data-no-failures"),
         "a clean run lists no failure"
     );
+    // Every stage's row says how many hand-overs were throttled: none here.
+    assert_eq!(
+        dom.matches("data-throttled=\"0\"").count(),
+        r.outcome.stages.len(),
+        "a throttled count per stage"
+    );
 
     let png = r.dir.path().join("report.png");
     headless(

@@ -125,6 +125,10 @@ pub fn print(r: &RunReport, store: &dyn Store) {
                 .map(move |f| format!("{} {}: {}", l.stage, f.unit, f.error))
         })
         .collect();
+    let throttled: u64 = r.stages.iter().map(|l| l.throttled).sum();
+    if throttled > 0 {
+        println!("{throttled} hand-over(s) throttled, backed off and sent again (not counted as attempts)");
+    }
     let retried: usize = r.stages.iter().map(|l| l.retried.len()).sum();
     if retried > 0 {
         println!("{retried} unit(s) succeeded after a retry");

@@ -437,16 +437,18 @@ pub(super) fn failures(h: &mut String, r: &RunReport) {
     if !any {
         h.push_str("<p data-no-failures=\"\">No unit failed; none needed a retry.</p>\n");
     }
-    h.push_str("<table><thead><tr><th>stage</th><th class=\"n\">units</th><th class=\"n\">done</th><th class=\"n\">done before this parent</th><th class=\"n\">invocations</th><th class=\"n\">retried</th><th class=\"n\">failed</th></tr></thead><tbody>");
+    h.push_str("<table><thead><tr><th>stage</th><th class=\"n\">units</th><th class=\"n\">done</th><th class=\"n\">done before this parent</th><th class=\"n\">invocations</th><th class=\"n\">throttled</th><th class=\"n\">retried</th><th class=\"n\">failed</th></tr></thead><tbody>");
     for l in &r.stages {
         let _ = write!(
             h,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\" data-throttled=\"{}\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(l.stage.as_str()),
             l.units,
             l.done,
             l.done_before,
             l.invocations,
+            l.throttled,
+            l.throttled,
             l.retried.len(),
             l.failed.len()
         );
