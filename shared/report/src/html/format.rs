@@ -104,6 +104,14 @@ pub(super) fn num_cell(v: Option<f64>, absent: &str) -> String {
     }
 }
 
+/// A count: an integer, never "223.0".
+pub(super) fn count_cell(v: Option<u64>, absent: &str) -> String {
+    match v {
+        Some(n) => format!("<td class=\"n\" data-v=\"{n}\">{n}</td>"),
+        None => format!("<td class=\"n\" data-v=\"\">{}</td>", missing(absent)),
+    }
+}
+
 /// Why a stock has no test MSE, as its cells say it.
 pub(super) fn test_missing_reason(s: &StockRow) -> String {
     if !s.missing_final.is_empty() {
@@ -120,6 +128,15 @@ mod tests {
     #[test]
     fn text_is_escaped() {
         assert_eq!(esc("M&M <b>\"'"), "M&amp;M &lt;b&gt;&quot;&#39;");
+    }
+
+    #[test]
+    fn counts_are_integers() {
+        assert_eq!(
+            count_cell(Some(223), "x"),
+            "<td class=\"n\" data-v=\"223\">223</td>"
+        );
+        assert!(count_cell(None, "not computed").contains("not computed"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use groves_live::status::LiveView;
 use super::charts::{
     forecast_chart, heat_map, price_chart, skill_chart, skill_histogram, PriceSeries,
 };
-use super::format::{esc, missing, num, num_cell, px, secs, test_missing_reason};
+use super::format::{count_cell, esc, missing, num, num_cell, px, secs, test_missing_reason};
 use super::timeline::timeline;
 use crate::{RunReport, StockRow};
 
@@ -75,7 +75,7 @@ pub(super) fn across_stocks(h: &mut String, r: &RunReport) {
             _ => format!("<td data-v=\"\">{}</td>", missing("no winner")),
         };
         let why_no_test = test_missing_reason(s);
-        let rows_kept = s.data.as_ref().map(|d| d.rows_kept as f64);
+        let rows_kept = s.data.as_ref().map(|d| d.rows_kept);
         let _ = writeln!(
             h,
             "<tr data-stock=\"{stock}\"><td><a href=\"#stock-{stock}\">{stock}</a></td>{best}{}{}{}{}{}{}<td>{}</td></tr>",
@@ -83,8 +83,8 @@ pub(super) fn across_stocks(h: &mut String, r: &RunReport) {
             num_cell(s.test_mse, &why_no_test),
             num_cell(s.naive_mse, "not computed"),
             num_cell(s.skill_ratio, &why_no_test),
-            num_cell(rows_kept, "not processed"),
-            num_cell(s.rows_test.map(|x| x as f64), "not computed"),
+            count_cell(rows_kept, "not processed"),
+            count_cell(s.rows_test, "not computed"),
             status_html(s),
             stock = esc(&s.stock)
         );
