@@ -82,7 +82,12 @@ CREATE EXTERNAL TABLE IF NOT EXISTS groves.timings (
   executor string,
   memory_mb bigint,
   threads bigint,
-  cold_start boolean
+  cold_start boolean,
+  s3_get bigint,
+  s3_put bigint,
+  s3_list bigint,
+  s3_head bigint,
+  s3_delete bigint
 )
 PARTITIONED BY (run string, stage string)
 STORED AS PARQUET
@@ -192,7 +197,9 @@ CREATE EXTERNAL TABLE IF NOT EXISTS groves.timing_costs (
   invocations bigint,
   duration_s double,
   gb_s double,
-  cost_usd double
+  cost_usd double,
+  s3_requests bigint,
+  s3_cost_usd double
 )
 PARTITIONED BY (run string)
 STORED AS PARQUET

@@ -270,6 +270,13 @@ async fn the_report_renders_in_chromium_with_a_cell_per_setting_a_row_per_stock_
         dom.contains("data-no-failures"),
         "a clean run lists no failure"
     );
+    // Every stage's cost row counts its units' store requests.
+    let costs = element(&dom, "id=\"costs\"", "</table>");
+    assert!(
+        costs.matches("data-s3-requests=\"").count() >= 7
+            && !costs.contains("data-s3-requests=\"0\""),
+        "{costs}"
+    );
     // Every stage's row says how many hand-overs were throttled: none here.
     assert_eq!(
         dom.matches("data-throttled=\"0\"").count(),

@@ -212,6 +212,27 @@ async fn the_whole_search_through_the_parent_writes_every_table() {
     // The timing-metrics unit gathers the others' records, not its own (written after).
     assert_eq!(count("run"), 1 + 8 + 1 + 1 + 3 + 1);
     assert!(vals(&costs, "gb_s").iter().all(|g| *g >= 0.0));
+    // Every stage's units made store requests, counted in their timing records; the run's row
+    // is their sum, priced at S3's.
+    let req: Vec<i64> = costs
+        .column("s3_requests")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert!(req.iter().all(|n| *n > 0), "{req:?}");
+    let run_row = stages.iter().position(|x| x == "run").unwrap();
+    let stage_sum: i64 = (0..req.len())
+        .filter(|&i| i != run_row)
+        .map(|i| req[i])
+        .sum();
+    assert_eq!(req[run_row], stage_sum);
+    assert!(vals(&costs, "s3_cost_usd")[run_row] > 0.0);
+    let records = groves_stages::timing_metrics::read_timings(b.store.as_ref(), &run)
+        .await
+        .unwrap();
+    assert!(records.iter().all(|r| r.s3.is_some_and(|q| q.put > 0)));
     let views = table(b.store.as_ref(), &layout::timing_metrics_key(&run, "views")).await;
     let v: Vec<String> = strs(&views, "view");
     let st: Vec<String> = strs(&views, "stage");

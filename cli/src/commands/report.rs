@@ -91,8 +91,16 @@ pub fn print(r: &RunReport, store: &dyn Store) {
     println!("skill = test MSE / naive MSE (naive: next minute = this minute); below 1 the forest beats it");
     println!();
     println!(
-        "{:<15} {:>6} {:>10} {:>10} {:>12} {:>10} {:>10}",
-        "stage", "units", "actual s", "parallel s", "sequential s", "GB-s", "cost $"
+        "{:<15} {:>6} {:>10} {:>10} {:>12} {:>10} {:>10} {:>8} {:>9}",
+        "stage",
+        "units",
+        "actual s",
+        "parallel s",
+        "sequential s",
+        "GB-s",
+        "cost $",
+        "S3 req",
+        "S3 $"
     );
     let view = |stage: &str, v: &str| {
         r.views
@@ -102,19 +110,23 @@ pub fn print(r: &RunReport, store: &dyn Store) {
     };
     for c in &r.costs {
         println!(
-            "{:<15} {:>6} {:>10.1} {:>10.1} {:>12.1} {:>10.1} {:>10.5}",
+            "{:<15} {:>6} {:>10.1} {:>10.1} {:>12.1} {:>10.1} {:>10.5} {:>8} {:>9.5}",
             c.stage,
             c.invocations,
             view(&c.stage, "actual"),
             view(&c.stage, "parallel"),
             view(&c.stage, "sequential"),
             c.gb_s,
-            c.cost_usd
+            c.cost_usd,
+            c.s3_requests,
+            c.s3_cost_usd
         );
     }
     println!(
-        "GB-s and cost as if each unit ran on Lambda at {} MB unless it did; {}",
-        r.spec.memory_mb, r.prices
+        "GB-s and cost as if each unit ran on Lambda at {} MB unless it did; {}. S3: the units' requests at {}",
+        r.spec.memory_mb,
+        r.prices,
+        groves_core::pricing::S3_PRICES_NOTE
     );
     let failed: Vec<String> = r
         .stages

@@ -42,6 +42,23 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The S3 requests one unit made through its store (the work, not its own timing and
+/// completion records).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct S3Requests {
+    pub get: u64,
+    pub put: u64,
+    pub list: u64,
+    pub head: u64,
+    pub delete: u64,
+}
+
+impl S3Requests {
+    pub fn total(&self) -> u64 {
+        self.get + self.put + self.list + self.head + self.delete
+    }
+}
+
 /// Read / compute / write time of one unit of work.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TimingRecord {
@@ -66,6 +83,8 @@ pub struct TimingRecord {
     /// On Lambda, whether this was the process's first event; None elsewhere, and in records
     /// written before the field existed.
     pub cold_start: Option<bool>,
+    /// Its S3 (or local store) requests; None in records written before the field existed.
+    pub s3: Option<S3Requests>,
 }
 
 impl TimingRecord {

@@ -1,7 +1,7 @@
 //! The timing record of one unit of work as a one-row table (`timings/run=/stage=/<unit>.parquet`),
 //! and back.
 
-use groves_core::timing::TimingRecord;
+use groves_core::timing::{S3Requests, TimingRecord};
 use polars_core::prelude::*;
 
 use crate::table::{datetime_ms_column, datetime_ms_column_opt};
@@ -60,7 +60,22 @@ pub fn to_frame_all(rs: &[TimingRecord]) -> PolarsResult<DataFrame> {
                 "cold_start".into(),
                 rs.iter().map(|r| r.cold_start).collect::<Vec<_>>(),
             ),
+            s3_column("s3_get", rs, |q| q.get),
+            s3_column("s3_put", rs, |q| q.put),
+            s3_column("s3_list", rs, |q| q.list),
+            s3_column("s3_head", rs, |q| q.head),
+            s3_column("s3_delete", rs, |q| q.delete),
         ],
+    )
+}
+
+/// One kind of S3 request per record, as a signed 64-bit column (Athena's bigint).
+fn s3_column(name: &str, rs: &[TimingRecord], f: fn(&S3Requests) -> u64) -> Column {
+    Column::new(
+        name.into(),
+        rs.iter()
+            .map(|r| r.s3.as_ref().map(|q| f(q) as i64))
+            .collect::<Vec<_>>(),
     )
 }
 
@@ -111,6 +126,25 @@ fn from_frame_row(df: &DataFrame, i: usize) -> Result<TimingRecord, RecordError>
             Ok(c) => c.cast(&DataType::Boolean)?.bool()?.get(i),
             Err(_) => None,
         },
+        // Records written before the columns existed have none.
+        s3: match df.column("s3_get") {
+            Ok(_) => {
+                let n = |name: &str| -> Result<Option<u64>, RecordError> {
+                    Ok(int(name)?.map(|v| v.max(0) as u64))
+                };
+                match (n("s3_get")?, n("s3_put")?, n("s3_list")?, n("s3_head")?) {
+                    (Some(get), Some(put), Some(list), Some(head)) => Some(S3Requests {
+                        get,
+                        put,
+                        list,
+                        head,
+                        delete: n("s3_delete")?.unwrap_or(0),
+                    }),
+                    _ => None,
+                }
+            }
+            Err(_) => None,
+        },
     })
 }
 
@@ -135,6 +169,13 @@ mod tests {
             memory_mb: Some(1769),
             threads: 1,
             cold_start,
+            s3: cold_start.map(|_| S3Requests {
+                get: 3,
+                put: 2,
+                list: 1,
+                head: 0,
+                delete: 0,
+            }),
         }
     }
 
@@ -152,6 +193,9 @@ mod tests {
     fn records_from_before_the_cold_start_column_read_as_unknown() {
         let mut df = to_frame(&record(Some(true))).unwrap();
         df = df.drop("cold_start").unwrap();
+        for c in ["s3_get", "s3_put", "s3_list", "s3_head", "s3_delete"] {
+            df = df.drop(c).unwrap();
+        }
         let bytes = to_parquet(&df).unwrap();
         let back = from_frame(&from_parquet(&bytes).unwrap()).unwrap();
         assert_eq!(back, record(None));

@@ -79,6 +79,7 @@ impl Clock {
             memory_mb: timing::lambda_memory_mb(),
             threads: threads as u32,
             cold_start: timing::cold_start(),
+            s3: crate::unit::unit_requests(),
         };
         let key = layout::timing_key(run, stage.as_str(), unit);
         let bytes = groves_data::timing::to_frame(&record)

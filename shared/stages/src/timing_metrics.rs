@@ -51,6 +51,9 @@ pub struct StageCost {
     pub duration_s: f64,
     pub gb_s: f64,
     pub cost_usd: f64,
+    /// The units' S3 requests (GET, PUT, LIST, HEAD, DELETE) and their price.
+    pub s3_requests: u64,
+    pub s3_cost_usd: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -177,12 +180,15 @@ pub fn summarise(run: &RunId, records: &[TimingRecord], memory_mb: u32) -> Timin
             .iter()
             .map(|r| pricing::gb_seconds(r.duration_ms(), r.memory_mb.unwrap_or(memory_mb)))
             .sum();
+        let (s3_requests, s3_cost_usd) = s3_of(rs.iter().copied());
         costs.push(StageCost {
             stage: stage.to_string(),
             invocations: n,
             duration_s: s(sum(&TimingRecord::duration_ms)),
             gb_s,
             cost_usd: pricing::cost_usd(gb_s, n),
+            s3_requests,
+            s3_cost_usd,
         });
     }
     if !records.is_empty() {
@@ -206,12 +212,15 @@ pub fn summarise(run: &RunId, records: &[TimingRecord], memory_mb: u32) -> Timin
             });
         }
         let gb_s = costs.iter().map(|c| c.gb_s).sum();
+        let (s3_requests, s3_cost_usd) = s3_of(records.iter());
         costs.push(StageCost {
             stage: "run".into(),
             invocations: n,
             duration_s: costs.iter().map(|c| c.duration_s).sum(),
             gb_s,
             cost_usd: pricing::cost_usd(gb_s, n),
+            s3_requests,
+            s3_cost_usd,
         });
     }
     TimingMetrics {
@@ -323,6 +332,30 @@ fn costs_frame(c: &[StageCost]) -> PolarsResult<DataFrame> {
                 "cost_usd".into(),
                 c.iter().map(|r| r.cost_usd).collect::<Vec<_>>(),
             ),
+            Column::new(
+                "s3_requests".into(),
+                c.iter().map(|r| r.s3_requests as i64).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "s3_cost_usd".into(),
+                c.iter().map(|r| r.s3_cost_usd).collect::<Vec<_>>(),
+            ),
         ],
+    )
+}
+
+/// The requests of a set of records and their price at S3's.
+fn s3_of<'a>(records: impl Iterator<Item = &'a TimingRecord>) -> (u64, f64) {
+    let mut q = groves_core::timing::S3Requests::default();
+    for r in records.filter_map(|r| r.s3.as_ref()) {
+        q.get += r.get;
+        q.put += r.put;
+        q.list += r.list;
+        q.head += r.head;
+        q.delete += r.delete;
+    }
+    (
+        q.total(),
+        pricing::s3_requests_usd(q.get, q.put, q.list, q.head),
     )
 }

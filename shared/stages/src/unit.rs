@@ -8,7 +8,7 @@ use bytes::Bytes;
 use groves_core::ids::RunId;
 use groves_core::layout::{self, Unit};
 use groves_core::stage::Stage;
-use groves_store::Store;
+use groves_store::{CountingStore, Store};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -97,8 +97,49 @@ where
     F: FnOnce(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    let store = ctx.buckets.open(bucket);
-    run_recorded(store.as_ref(), run, stage, &unit, work(store.clone())).await
+    let (store, counted) = counted(ctx.buckets.open(bucket));
+    counting(
+        vec![counted],
+        run_recorded(store.as_ref(), run, stage, &unit, work(store.clone())),
+    )
+    .await
+}
+
+/// `store`, counting its requests (as a store, and as the counter [`counting`] takes).
+pub(crate) fn counted(store: Arc<dyn Store>) -> (Arc<dyn Store>, Arc<CountingStore>) {
+    let c = Arc::new(CountingStore::new(store));
+    (c.clone(), c)
+}
+
+/// Runs a unit's future with its stores' counters in reach of its timing record
+/// ([`unit_requests`]): the record says how many requests the unit made.
+pub(crate) async fn counting<T>(
+    stores: Vec<Arc<CountingStore>>,
+    unit: impl Future<Output = T>,
+) -> T {
+    UNIT_REQUESTS.scope(stores, unit).await
+}
+
+tokio::task_local! {
+    /// The stores of the unit running on this task, counting its requests.
+    static UNIT_REQUESTS: Vec<Arc<CountingStore>>;
+}
+
+/// The requests the unit running on this task has made so far (None outside a unit).
+pub(crate) fn unit_requests() -> Option<groves_core::timing::S3Requests> {
+    UNIT_REQUESTS
+        .try_with(|stores| {
+            let mut q = groves_core::timing::S3Requests::default();
+            for r in stores.iter().map(|c| c.counts()) {
+                q.get += r.get;
+                q.put += r.put;
+                q.list += r.list;
+                q.head += r.head;
+                q.delete += r.delete;
+            }
+            q
+        })
+        .ok()
 }
 
 #[cfg(test)]

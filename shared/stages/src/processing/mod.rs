@@ -33,7 +33,7 @@ pub use split::{split_indices, split_sizes, SplitIndices};
 
 use crate::clock::Clock;
 use crate::error::{Result, StageError};
-use crate::unit::{run_recorded, UnitContext};
+use crate::unit::{counted, counting, run_recorded, UnitContext};
 
 /// The unit of work, as its Lambda function and the in-process pool run it: the raw file from
 /// the event's input bucket, the tables into its output bucket.
@@ -42,18 +42,16 @@ pub async fn handle(ctx: &UnitContext, e: &ProcessingEvent) -> Result<Value> {
         file: e.file.clone(),
         message,
     })?;
-    let (input, output) = (
-        ctx.buckets.open(&e.inbucket),
-        ctx.buckets.open(&e.outbucket),
-    );
+    let (input, in_count) = counted(ctx.buckets.open(&e.inbucket));
+    let (output, out_count) = counted(ctx.buckets.open(&e.outbucket));
     let opts = ProcessingOptions::from(e);
     let unit = Unit::Stock(stock.clone());
-    run_recorded(output.as_ref(), &e.run, Stage::Processing, &unit, async {
+    let work = run_recorded(output.as_ref(), &e.run, Stage::Processing, &unit, async {
         process_key(input.as_ref(), output.as_ref(), &key, &stock, &opts)
             .await
             .map_err(StageError::from)
-    })
-    .await
+    });
+    counting(vec![in_count, out_count], work).await
 }
 
 /// Processes the raw object `key` of `stock` from `input` into `output`: the split tables, the
