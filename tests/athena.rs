@@ -200,34 +200,13 @@ async fn replay_and_score(
     raw_dir: &std::path::Path,
     stock: &str,
 ) -> Vec<(i64, f64, f64)> {
-    use groves_live::replay::{replay, ReplayOptions, ReplaySource};
-    use groves_live::{LiveOptions, Scorer};
-    use groves_serving::{CacheOptions, ModelCache};
     let sym = Symbol::new(stock).unwrap();
     let path = raw_dir.join(groves_core::dataset::raw_file_name(stock));
-    let all = ReplaySource::read(&path, stock, None, None).unwrap();
-    let start = all.rows[all.rows.len() - 900].0;
-    let src = ReplaySource::read(&path, stock, Some(start), None).unwrap();
-    let cache = Arc::new(ModelCache::new(store.clone(), CacheOptions::default()));
-    let scorer = Scorer::new(
-        store.clone(),
-        cache,
-        LiveOptions {
-            flush: true,
-            ..Default::default()
-        },
-    );
-    let s = &scorer;
-    replay(
-        &groves_live::replay::StoreSink(store.as_ref()),
-        &sym,
-        &src,
-        &ReplayOptions::default(),
-        |key| async move { s.score_object(&key).await.map(|_| ()) },
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let opts = groves_live::LiveOptions {
+        flush: true,
+        ..Default::default()
+    };
+    groves_tests::replay_tail_scored(store.clone(), &path, &sym, 900, opts).await;
     let df = groves_live::tables::read_table(store.as_ref(), layout::LIVE_OUTCOMES_PREFIX, &sym)
         .await
         .unwrap()

@@ -373,9 +373,7 @@ async fn a_missing_grove_is_shown_as_missing_not_as_a_number() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_section_shows_the_realised_forecasts_the_rolling_skill_and_drift() {
-    use groves_live::replay::{replay, ReplayOptions, ReplaySource};
-    use groves_live::{LiveOptions, Scorer};
-    use groves_serving::{CacheOptions, ModelCache};
+    use groves_live::LiveOptions;
     let r = run(spec("live", 1), None).await;
     r.outcome.check().unwrap();
     // M&M's last 700 minutes replayed and scored; a tolerance of 0 and a short window so the
@@ -385,28 +383,13 @@ async fn the_live_section_shows_the_realised_forecasts_the_rolling_skill_and_dri
         .dir
         .path()
         .join("bucket/raw/M&M_minute_data_with_indicators.csv");
-    let all = ReplaySource::read(&raw, "raw", None, None).unwrap();
-    let src =
-        ReplaySource::read(&raw, "raw", Some(all.rows[all.rows.len() - 700].0), None).unwrap();
-    let cache = Arc::new(ModelCache::new(r.store.clone(), CacheOptions::default()));
     let opts = LiveOptions {
         window: 60,
         drift_tolerance: 0.0,
         flush: true,
         ..Default::default()
     };
-    let scorer = Scorer::new(r.store.clone(), cache, opts);
-    let s = &scorer;
-    replay(
-        &groves_live::replay::StoreSink(r.store.as_ref()),
-        &sym,
-        &src,
-        &ReplayOptions::default(),
-        |key| async move { s.score_object(&key).await.map(|_| ()) },
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    groves_tests::replay_tail_scored(r.store.clone(), &raw, &sym, 700, opts).await;
     let drift = r
         .store
         .list(&layout::drift_prefix(&sym))

@@ -499,3 +499,34 @@ pub async fn drive_locally(
 ) -> groves_orchestrator::parent::RunOutcome {
     drive_with(store.as_ref(), &local_pool(store.clone(), faults), spec).await
 }
+
+/// Replays the newest `minutes` minutes of the raw file at `raw` into `store` as live minutes,
+/// each scored as it lands with `opts` (set `flush` to settle every minute by the end).
+pub async fn replay_tail_scored(
+    store: std::sync::Arc<dyn groves_store::Store>,
+    raw: &Path,
+    stock: &groves_core::ids::Symbol,
+    minutes: usize,
+    opts: groves_live::LiveOptions,
+) {
+    use groves_live::replay::{replay, ReplayOptions, ReplaySource, StoreSink};
+    let all = ReplaySource::read(raw, "raw", None, None).expect("the raw file");
+    let start = all.rows[all.rows.len() - minutes].0;
+    let src = ReplaySource::read(raw, "raw", Some(start), None).expect("the raw file");
+    let cache = std::sync::Arc::new(groves_serving::ModelCache::new(
+        store.clone(),
+        groves_serving::CacheOptions::default(),
+    ));
+    let scorer = groves_live::Scorer::new(store.clone(), cache, opts);
+    let s = &scorer;
+    replay(
+        &StoreSink(store.as_ref()),
+        stock,
+        &src,
+        &ReplayOptions::default(),
+        |key| async move { s.score_object(&key).await.map(|_| ()) },
+        &mut |_| {},
+    )
+    .await
+    .expect("replayed and scored");
+}

@@ -158,6 +158,17 @@ impl Scorer {
         stock: &Symbol,
         keys: &[String],
     ) -> Result<SettleReport, LiveError> {
+        self.score_landed(stock, keys, &[]).await
+    }
+
+    /// [`Scorer::score_objects`], given the bytes of objects this process has just written
+    /// (`landed`: key and body), which are then not read back from the store.
+    pub async fn score_landed(
+        &self,
+        stock: &Symbol,
+        keys: &[String],
+        landed: &[(String, Bytes)],
+    ) -> Result<SettleReport, LiveError> {
         let mut minutes = Vec::with_capacity(keys.len());
         for key in keys {
             match layout::parse_live_minute_key(key) {
@@ -165,7 +176,7 @@ impl Scorer {
                 _ => return Err(LiveError::NotALiveKey(key.to_string())),
             }
         }
-        let (mut report, state) = self.settle_inner(stock).await?;
+        let (mut report, state) = self.settle_inner(stock, landed).await?;
         for (key, minute_ms) in minutes {
             let behind = state
                 .frontier_key
@@ -187,7 +198,7 @@ impl Scorer {
 
     /// Settles every object of `stock` that is ready.
     pub async fn settle(&self, stock: &Symbol) -> Result<SettleReport, LiveError> {
-        Ok(self.settle_inner(stock).await?.0)
+        Ok(self.settle_inner(stock, &[]).await?.0)
     }
 
     async fn record_skip(
@@ -217,7 +228,11 @@ impl Scorer {
         }
     }
 
-    async fn settle_inner(&self, stock: &Symbol) -> Result<(SettleReport, LiveState), LiveError> {
+    async fn settle_inner(
+        &self,
+        stock: &Symbol,
+        landed: &[(String, Bytes)],
+    ) -> Result<(SettleReport, LiveState), LiveError> {
         let (snapshots, mut state) = load_state(self.store.as_ref(), stock).await?;
         let mut report = SettleReport::new(stock.clone());
         let prefix = layout::live_minutes_prefix(stock);
@@ -266,8 +281,16 @@ impl Scorer {
                 Ready::Next => {}
             }
             settled_any = true;
-            self.settle_object(&mut state, &mut report, model.as_deref(), meta, first_ms)
-                .await?;
+            let body = landed.iter().find(|(k, _)| *k == meta.key).map(|(_, b)| b);
+            self.settle_object(
+                &mut state,
+                &mut report,
+                model.as_deref(),
+                meta,
+                body,
+                first_ms,
+            )
+            .await?;
         }
         report.rolling = state.rolling();
         report.window_full = state.realised.len() >= self.opts.window;
@@ -331,12 +354,16 @@ impl Scorer {
         report: &mut SettleReport,
         model: Option<&LoadedModel>,
         meta: &ObjectMeta,
+        body: Option<&Bytes>,
         first_ms: i64,
     ) -> Result<(), LiveError> {
         let stock = state.stock.clone();
         let key = meta.key.as_str();
         let extras: &[String] = model.map(|m| m.pointer.features.as_slice()).unwrap_or(&[]);
-        let bytes = self.store.get(key).await?;
+        let bytes = match body {
+            Some(b) => b.clone(),
+            None => self.store.get(key).await?,
+        };
         let parsed = parse_minutes(&bytes, extras, first_ms)
             .map_err(|e| e.to_string())
             .and_then(|rows| match (rows.first(), state.frontier_ms) {

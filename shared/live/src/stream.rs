@@ -138,6 +138,8 @@ pub async fn score_records(
     };
     // Stocks in the order the batch first names them, each with its keys in record order.
     let mut stocks: Vec<(Symbol, Vec<String>)> = Vec::new();
+    // The minutes written now, whose bytes the settle need not read back.
+    let mut written: Vec<(String, Bytes)> = Vec::new();
     let mut produced_at: HashMap<(Symbol, i64), i64> = HashMap::new();
     for r in records {
         let (stock, minute) = match minute_of(r) {
@@ -166,9 +168,11 @@ pub async fn score_records(
         };
         let key = layout::live_minute_key(&stock, minute);
         let value = Bytes::copy_from_slice(r.value.as_deref().unwrap_or_default());
-        if store.put_if_absent(&key, value).await? {
+        if store.put_if_absent(&key, value.clone()).await? {
             report.landed += 1;
+            written.push((key.clone(), value));
         } else {
+            // Already there, perhaps with other bytes: the store's are the ones settled.
             report.existing += 1;
         }
         if let Some(ts) = r.timestamp_ms {
@@ -181,7 +185,7 @@ pub async fn score_records(
         }
     }
     for (stock, keys) in stocks {
-        let settled = scorer.score_objects(&stock, &keys).await?;
+        let settled = scorer.score_landed(&stock, &keys, &written).await?;
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0);

@@ -93,21 +93,7 @@ async fn beaten_by(store: &dyn Store, run: &RunId, new: &ServingPointer) -> Resu
             old.trained_until
         ))
     })?;
-    let dates = df
-        .column(DATE)
-        .and_then(|c| c.cast(&DataType::Int64))
-        .map_err(|source| StageError::Table {
-            key: key.clone(),
-            source,
-        })?;
-    let dates: Vec<Option<i64>> = dates
-        .i64()
-        .map_err(|source| StageError::Table {
-            key: key.clone(),
-            source,
-        })?
-        .iter()
-        .collect();
+    let dates = date_ms(&df, &key)?;
     let held_out: Vec<usize> = (0..dates.len())
         .filter(|&i| dates[i].is_some_and(|d| d > old_until))
         .collect();
@@ -216,17 +202,7 @@ pub async fn pointer(store: &dyn Store, run: &RunId, stock: &Symbol) -> Result<S
     let mut until = i64::MIN;
     for &split in splits {
         let (key, df) = read_split(store, run, stock, split).await?;
-        let dates = df
-            .column(DATE)
-            .and_then(|c| c.cast(&DataType::Int64))
-            .map_err(|source| StageError::Table {
-                key: key.clone(),
-                source,
-            })?;
-        let max = dates
-            .i64()
-            .map_err(|source| StageError::Table { key, source })?
-            .max();
+        let max = date_ms(&df, &key)?.into_iter().flatten().max();
         until = until.max(max.unwrap_or(i64::MIN));
     }
     Ok(ServingPointer {
@@ -251,4 +227,17 @@ pub async fn pointer(store: &dyn Store, run: &RunId, stock: &Symbol) -> Result<S
         skill_ratio: one("skill_ratio")?,
         code_version: env!("CARGO_PKG_VERSION").to_string(),
     })
+}
+
+/// A table's `date` column as wall-clock milliseconds, row by row (`key` names it in errors).
+fn date_ms(df: &DataFrame, key: &str) -> Result<Vec<Option<i64>>, StageError> {
+    let err = |source| StageError::Table {
+        key: key.to_string(),
+        source,
+    };
+    let dates = df
+        .column(DATE)
+        .and_then(|c| c.cast(&DataType::Int64))
+        .map_err(err)?;
+    Ok(dates.i64().map_err(err)?.iter().collect())
 }

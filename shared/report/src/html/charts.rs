@@ -370,18 +370,7 @@ pub(super) fn price_chart(h: &mut String, p: &PriceSeries) {
         p.attr,
         esc(p.stock)
     );
-    for k in 0..=4 {
-        let v = lo + (hi - lo) * k as f64 / 4.0;
-        let _ = write!(
-            h,
-            "<line x1=\"{left}\" x2=\"{0}\" y1=\"{1}\" y2=\"{1}\" stroke=\"#e3e6ea\"/><text class=\"small\" x=\"{2}\" y=\"{3}\" text-anchor=\"end\">{4}</text>",
-            px(left + plot_w),
-            px(y(v)),
-            px(left - 6.0),
-            px(y(v) + 3.0),
-            num(v)
-        );
-    }
+    value_grid(h, lo, hi, left, plot_w, &y);
     for (vals, colour, dash, label) in [
         (p.naive, "#8c959f", " stroke-dasharray=\"3 3\"", "naive"),
         (p.actual, "#1d232a", "", "actual"),
@@ -404,6 +393,22 @@ pub(super) fn price_chart(h: &mut String, p: &PriceSeries) {
 }
 
 /// The first, middle and last time under a chart's x axis.
+/// Five horizontal grid lines from `lo` to `hi`, each labelled with its value at the left.
+fn value_grid(h: &mut String, lo: f64, hi: f64, left: f64, plot_w: f64, y: &dyn Fn(f64) -> f64) {
+    for k in 0..=4 {
+        let v = lo + (hi - lo) * k as f64 / 4.0;
+        let _ = write!(
+            h,
+            "<line x1=\"{left}\" x2=\"{0}\" y1=\"{1}\" y2=\"{1}\" stroke=\"#e3e6ea\"/><text class=\"small\" x=\"{2}\" y=\"{3}\" text-anchor=\"end\">{4}</text>",
+            px(left + plot_w),
+            px(y(v)),
+            px(left - 6.0),
+            px(y(v) + 3.0),
+            num(v)
+        );
+    }
+}
+
 fn time_labels(h: &mut String, date_ms: &[i64], x: &dyn Fn(usize) -> f64, at_y: f64) {
     let n = date_ms.len();
     if n == 0 {
@@ -458,18 +463,7 @@ pub(super) fn skill_chart(h: &mut String, stock: &str, live: &LiveView) {
         "<svg class=\"forecast\" data-live-skill=\"{}\" data-points=\"{n}\" width=\"{w}\" height=\"{hgt}\" viewBox=\"0 0 {w} {hgt}\" role=\"img\" aria-label=\"rolling skill of the live forecasts\">",
         esc(stock)
     );
-    for k in 0..=4 {
-        let v = lo + (hi - lo) * k as f64 / 4.0;
-        let _ = write!(
-            h,
-            "<line x1=\"{left}\" x2=\"{0}\" y1=\"{1}\" y2=\"{1}\" stroke=\"#e3e6ea\"/><text class=\"small\" x=\"{2}\" y=\"{3}\" text-anchor=\"end\">{4}</text>",
-            px(left + plot_w),
-            px(y(v)),
-            px(left - 6.0),
-            px(y(v) + 3.0),
-            num(v)
-        );
-    }
+    value_grid(h, lo, hi, left, plot_w, &y);
     // Episodes begin where the line crosses the threshold: marked at the nearest point.
     for d in live.drift.iter().filter(|d| d.kind == DriftKind::Begin) {
         let Ok(at) = parse_wall(&d.minute) else {
