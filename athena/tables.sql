@@ -105,10 +105,13 @@ PARTITIONED BY (run string, stock string)
 STORED AS PARQUET
 LOCATION 's3://groves-data/val_preds/';
 
--- Validation MSE of every setting of the grid (groves averaged first).
+-- Validation MSE of every setting of the grid (groves averaged first). A halving search has a
+-- file per round (round-<r>.parquet), each row the setting's MSE over the groves that round gave
+-- it; a grid search is round 0 (files written before the column existed read it as NULL).
 CREATE EXTERNAL TABLE IF NOT EXISTS groves.pred_mses (
   feat bigint,
   samp bigint,
+  round bigint,
   mse double,
   groves_planned bigint,
   groves_found bigint,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use groves_core::ids::{RunId, Symbol};
 use groves_core::layout;
-use groves_core::spec::RunSpec;
+use groves_core::spec::{RunSpec, SearchMethod};
 use groves_data::table::from_parquet;
 use groves_stages::min_mse::read_best;
 use groves_store::{LocalStore, Store};
@@ -56,20 +56,7 @@ async fn the_athena_ddl_and_queries_run_in_duckdb_over_a_real_run() {
     // Live minutes of INFY replayed and scored: the live tables have rows (and compacted days).
     let live = replay_and_score(store.clone(), &root.join("raw"), "INFY").await;
 
-    let out = Command::new("python3")
-        .arg(workspace_root().join("athena/duckdb_check.py"))
-        .arg("--bucket-dir")
-        .arg(&root)
-        .args(["--run", "athena"])
-        .output()
-        .expect("run python3 athena/duckdb_check.py (pip install duckdb pyarrow)");
-    assert!(
-        out.status.success(),
-        "duckdb_check failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let result = duckdb_check(&root, "athena");
     let tables: Vec<&str> = result["tables"]
         .as_array()
         .unwrap()
@@ -191,6 +178,89 @@ async fn the_athena_ddl_and_queries_run_in_duckdb_over_a_real_run() {
     assert_eq!(per_day[0][2].as_u64(), Some(n as u64));
     assert!(close(per_day[0][3].as_f64().unwrap(), m / n));
     assert!(close(per_day[0][5].as_f64().unwrap(), m / z));
+
+    // The search round by round: a grid is one round of every setting.
+    let grid_rounds = rows("search_rounds");
+    assert_eq!(grid_rounds.len(), STOCKS.len());
+    for r in &grid_rounds {
+        assert_eq!((r[1].as_u64(), r[2].as_u64()), (Some(0), Some(4)), "{r:?}");
+    }
+
+    // A halving search of the same data: its rounds, and its winner from the last round.
+    let halving = RunSpec {
+        run: Some(RunId::new("athena-halving").unwrap()),
+        search: SearchMethod::Halving,
+        allow_missing: false,
+        ..spec
+    };
+    drive_locally(store.clone(), &halving, None)
+        .await
+        .check()
+        .unwrap();
+    let result = duckdb_check(&root, "athena-halving");
+    let rows = |q: &str| -> Vec<Vec<Value>> {
+        serde_json::from_value(result["queries"][q]["rows"].clone())
+            .unwrap_or_else(|e| panic!("query {q}: {e}"))
+    };
+    let rounds = rows("search_rounds");
+    let shape: Vec<(String, u64, u64, u64)> = rounds
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap().to_string(),
+                r[1].as_u64().unwrap(),
+                r[2].as_u64().unwrap(),
+                r[3].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64, u64, u64)> = STOCKS
+        .iter()
+        .flat_map(|s| [(s.to_string(), 0, 4, 1), (s.to_string(), 1, 2, 2)])
+        .collect();
+    assert_eq!(shape, want);
+    let run = RunId::new("athena-halving").unwrap();
+    let best = rows("best_setting_per_stock");
+    assert_eq!(best.len(), STOCKS.len());
+    for (row, s) in best.iter().zip(STOCKS) {
+        let chosen = read_best(store.as_ref(), &run, &Symbol::new(s).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                row[1].as_u64(),
+                row[2].as_u64(),
+                row[4].as_u64(),
+                row[5].as_u64()
+            ),
+            (
+                Some(u64::from(chosen.feat)),
+                Some(u64::from(chosen.samp)),
+                Some(2),
+                Some(1)
+            ),
+            "{s}"
+        );
+        assert!(close(row[3].as_f64().unwrap(), chosen.mse), "{s}");
+    }
+}
+
+/// `athena/duckdb_check.py` over the bucket folder for one run: its JSON.
+fn duckdb_check(root: &std::path::Path, run: &str) -> Value {
+    let out = Command::new("python3")
+        .arg(workspace_root().join("athena/duckdb_check.py"))
+        .arg("--bucket-dir")
+        .arg(root)
+        .args(["--run", run])
+        .output()
+        .expect("run python3 athena/duckdb_check.py (pip install duckdb pyarrow)");
+    assert!(
+        out.status.success(),
+        "duckdb_check failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Replays the newest 900 minutes of `stock` into `live/` and scores them; the realised

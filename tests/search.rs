@@ -147,7 +147,7 @@ fn promised_keys(spec: &RunSpec) -> Vec<String> {
         keys.push(layout::features_key(&run, split, &s));
     }
     for &stage in RUN_STAGES {
-        keys.push(layout::stage_log_key(&run, stage.as_str()));
+        keys.push(layout::stage_log_key(&run, stage.as_str(), None));
         for (unit, _) in stage_units(stage, spec, std::slice::from_ref(&s), "groves-data").unwrap()
         {
             keys.push(layout::done_key(&run, stage.as_str(), &unit));

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use groves_core::features::Target;
-use groves_core::spec::{LagScope, Method, RunSpec, SplitMethod, DEFAULT_SEED};
+use groves_core::spec::{LagScope, Method, RunSpec, SearchMethod, SplitMethod, DEFAULT_SEED};
 
 /// Per-stock random-forest hyperparameter search on minute stock data.
 #[derive(Debug, Parser)]
@@ -186,9 +186,14 @@ struct RunArgs {
     /// The grid: max_features values x min_samples_split values.
     #[arg(long, default_value_t = defaults().grid_arg())]
     grid: String,
-    /// Groves per setting in the search.
+    /// Groves per setting in the search (with --search halving: what the last round's
+    /// settings have).
     #[arg(long, default_value_t = defaults().groves)]
     groves: u32,
+    /// grid (every setting gets every grove, as the original) or halving (every setting one
+    /// grove, then the better half twice as many, … until the survivors have --groves).
+    #[arg(long, value_enum, default_value_t = defaults().search)]
+    search: SearchMethod,
     /// Trees per search grove.
     #[arg(long, default_value_t = defaults().trees)]
     trees: u32,

@@ -134,7 +134,7 @@ pub fn print(r: &RunReport, store: &dyn Store) {
         .flat_map(|l| {
             l.failed
                 .iter()
-                .map(move |f| format!("{} {}: {}", l.stage, f.unit, f.error))
+                .map(move |f| format!("{} {}: {}", l.label(), f.unit, f.error))
         })
         .collect();
     let throttled: u64 = r.stages.iter().map(|l| l.throttled).sum();

@@ -55,6 +55,7 @@ impl RunArgs {
             final_groves: self.final_groves,
             final_trees: self.final_trees,
             split: self.split,
+            search: self.search,
             seed: self.seed,
             lags: self.lags,
             target: self.target,

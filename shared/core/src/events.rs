@@ -111,6 +111,9 @@ pub struct StockEvent {
     pub stock: Symbol,
     #[serde(default)]
     pub run: RunId,
+    /// pred-mses of a halving search: the round to score (0 first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<u32>,
     #[serde(default)]
     pub invoked_at: Option<i64>,
 }
@@ -231,7 +234,13 @@ impl ParamPredsEvent {
 
 impl StockEvent {
     pub fn unit(&self) -> Unit {
-        Unit::Stock(self.stock.clone())
+        match self.round {
+            None => Unit::Stock(self.stock.clone()),
+            Some(round) => Unit::StockRound {
+                stock: self.stock.clone(),
+                round,
+            },
+        }
     }
 }
 
@@ -444,7 +453,12 @@ impl Event for ParamPredsEvent {
 
 impl Event for StockEvent {
     fn validate(&self) -> Result<(), String> {
-        check_bucket("bucket", &self.bucket)
+        check_bucket("bucket", &self.bucket)?;
+        match self.round {
+            // Halving doubles the groves each round: 32 rounds would be 2³¹ groves.
+            Some(r) => check_range("round", r, 0, 31),
+            None => Ok(()),
+        }
     }
 }
 

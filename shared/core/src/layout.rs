@@ -82,9 +82,13 @@ pub fn run_manifest_key(run: &RunId) -> String {
     format!("{RUNS_PREFIX}run={run}/run.json")
 }
 
-/// `runs/run=<run>/stages/<stage>.json`: what the parent saw of one stage (attempts, failures).
-pub fn stage_log_key(run: &RunId, stage: &str) -> String {
-    format!("{RUNS_PREFIX}run={run}/stages/{stage}.json")
+/// `runs/run=<run>/stages/<stage>.json`: what the parent saw of one stage (attempts, failures);
+/// `<stage>.round-<r>.json` for one round of a halving search.
+pub fn stage_log_key(run: &RunId, stage: &str, round: Option<u32>) -> String {
+    match round {
+        None => format!("{RUNS_PREFIX}run={run}/stages/{stage}.json"),
+        Some(r) => format!("{RUNS_PREFIX}run={run}/stages/{stage}.round-{r}.json"),
+    }
 }
 
 /// `status/run=<run>/stage=<stage>/`: where a stage's units report.
@@ -110,6 +114,13 @@ pub fn val_preds_key(run: &RunId, stock: &Symbol, setting: Setting, grove: u32) 
 /// `pred_mses/run=<run>/stock=<SYMBOL>/part-0.parquet`
 pub fn pred_mses_key(run: &RunId, stock: &Symbol) -> String {
     format!("{PRED_MSES_PREFIX}run={run}/stock={stock}/{PART_FILE}")
+}
+
+/// `pred_mses/run=<run>/stock=<SYMBOL>/round-<r>.parquet`: one round of a halving search. The
+/// rounds' files sit where a grid's one file does, so the Athena table reads them all (each row
+/// says its round).
+pub fn pred_mses_round_key(run: &RunId, stock: &Symbol, round: u32) -> String {
+    format!("{PRED_MSES_PREFIX}run={run}/stock={stock}/round-{round}.parquet")
 }
 
 /// `min_mse/run=<run>/stock=<SYMBOL>/part-0.parquet`

@@ -110,6 +110,41 @@ pub(crate) fn default_seed() -> u64 {
     DEFAULT_SEED
 }
 
+/// How the search spends its groves across the settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum SearchMethod {
+    /// As the original: every setting gets all its groves.
+    #[default]
+    Grid,
+    /// Successive halving: every setting gets one grove, the better half (by validation MSE)
+    /// get twice as many, and so on until the survivors have the full number of groves; the
+    /// winner is chosen among those.
+    Halving,
+}
+
+impl SearchMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchMethod::Grid => "grid",
+            SearchMethod::Halving => "halving",
+        }
+    }
+
+    fn is_grid(&self) -> bool {
+        *self == SearchMethod::Grid
+    }
+}
+
+/// One round of the search: how many settings take part, and how many groves each has once
+/// the round is through (groves `0..groves`; a round adds those its settings lack).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Round {
+    pub settings: usize,
+    pub groves: u32,
+}
+
 /// The `type` of a whole-run event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -190,6 +225,10 @@ pub struct RunSpec {
     pub final_trees: u32,
     #[serde(default)]
     pub split: SplitMethod,
+    /// `grid` (the original) or `halving`. Left out of a grid run's manifest, so the run ids
+    /// derived before the field existed still resume.
+    #[serde(default, skip_serializing_if = "SearchMethod::is_grid")]
+    pub search: SearchMethod,
     /// Seed of the split and of every grove (each grove's seed is derived from it, the stock,
     /// the setting and the grove number).
     #[serde(default = "default_seed")]
@@ -268,6 +307,46 @@ impl RunSpec {
             .collect()
     }
 
+    /// The rounds of the search. A grid is one round: every setting, every grove. Halving starts
+    /// with every setting at one grove; each next round keeps the better half (rounded up) and
+    /// doubles their groves, capped at `groves`; the round that reaches `groves` (or has one
+    /// setting left, which then gets them all) is the last. 9 settings × 3 groves: 9×1, 5×2,
+    /// 3×3 = 17 groves trained instead of 27.
+    pub fn rounds(&self) -> Vec<Round> {
+        let n = self.grid().len();
+        if self.search == SearchMethod::Grid {
+            return vec![Round {
+                settings: n,
+                groves: self.groves,
+            }];
+        }
+        let mut rounds = Vec::new();
+        let (mut settings, mut groves) = (n, self.groves.min(1));
+        loop {
+            if groves >= self.groves || settings <= 1 {
+                rounds.push(Round {
+                    settings,
+                    groves: self.groves,
+                });
+                return rounds;
+            }
+            rounds.push(Round { settings, groves });
+            settings = settings.div_ceil(2);
+            groves = (groves * 2).min(self.groves);
+        }
+    }
+
+    /// Search groves the rounds train, over all settings of one stock.
+    pub fn search_groves(&self) -> u64 {
+        let mut had = 0u32;
+        let mut total = 0u64;
+        for r in self.rounds() {
+            total += r.settings as u64 * u64::from(r.groves - had);
+            had = r.groves;
+        }
+        total
+    }
+
     /// What the search does, in one line (the CLI's report and the HTML page's header):
     /// `grid max_features [5, 7, 9] × min_samples_split [5, 15, 25] · 3 groves × 100 trees,
     /// final 30 × 25 · split chronological (seed 2019)`.
@@ -277,8 +356,19 @@ impl RunSpec {
         } else {
             format!(" + {}", self.features.join(","))
         };
+        let halving = match self.search {
+            SearchMethod::Grid => String::new(),
+            SearchMethod::Halving => format!(
+                " · halving {}",
+                self.rounds()
+                    .iter()
+                    .map(|r| format!("{}×{}", r.settings, r.groves))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
         format!(
-            "target {} {} min ahead{extras} · grid max_features {:?} × min_samples_split {:?} · {} groves × {} trees, final {} × {} · split {} (seed {})",
+            "target {} {} min ahead{extras} · grid max_features {:?} × min_samples_split {:?}{halving} · {} groves × {} trees, final {} × {} · split {} (seed {})",
             self.target(),
             self.horizon,
             self.feat,
@@ -320,6 +410,43 @@ mod tests {
             spec.summary(),
             "target change 1 min ahead · grid max_features [5, 9] × min_samples_split [25] · 2 groves × 8 trees, final 3 × 6 · split random (seed 7)"
         );
+    }
+
+    #[test]
+    fn halving_rounds_halve_the_settings_and_double_the_groves() {
+        let spec = |feat: Vec<u32>, samp: Vec<u32>, groves: u32, search| RunSpec {
+            feat,
+            samp,
+            groves,
+            search,
+            ..RunSpec::default()
+        };
+        let rounds = |s: &RunSpec| -> Vec<(usize, u32)> {
+            s.rounds().iter().map(|r| (r.settings, r.groves)).collect()
+        };
+        let original = spec(vec![5, 7, 9], vec![5, 15, 25], 3, SearchMethod::Halving);
+        assert_eq!(rounds(&original), [(9, 1), (5, 2), (3, 3)]);
+        assert_eq!(original.search_groves(), 9 + 5 + 3);
+        assert!(original.summary().contains("halving 9×1, 5×2, 3×3"));
+        let grid = spec(vec![5, 7, 9], vec![5, 15, 25], 3, SearchMethod::Grid);
+        assert_eq!(rounds(&grid), [(9, 3)]);
+        assert_eq!(grid.search_groves(), 27);
+        assert!(!grid.summary().contains("halving"));
+        // One grove per setting: nothing to halve.
+        let one = spec(vec![5, 7, 9], vec![5, 15, 25], 1, SearchMethod::Halving);
+        assert_eq!(rounds(&one), [(9, 1)]);
+        // One setting: it gets every grove at once.
+        let single = spec(vec![5], vec![15], 4, SearchMethod::Halving);
+        assert_eq!(rounds(&single), [(1, 4)]);
+        // Many groves: halving stops when one setting is left, and it gets the rest.
+        let long = spec(vec![1, 2, 3, 4], vec![2], 8, SearchMethod::Halving);
+        assert_eq!(rounds(&long), [(4, 1), (2, 2), (1, 8)]);
+        assert_eq!(long.search_groves(), 4 + 2 + 6);
+        // The field stays out of a grid run's manifest (its derived run id is unchanged).
+        let json = serde_json::to_value(&grid).unwrap();
+        assert!(json.get("search").is_none(), "{json}");
+        let json = serde_json::to_value(&original).unwrap();
+        assert_eq!(json["search"], "halving");
     }
 
     #[test]

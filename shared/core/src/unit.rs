@@ -24,6 +24,8 @@ impl fmt::Display for Setting {
 pub enum Unit {
     /// processing, pred-mses, min-mse, test-full: one per stock.
     Stock(Symbol),
+    /// pred-mses of a halving search: one per stock and round.
+    StockRound { stock: Symbol, round: u32 },
     /// param-preds: one grove of a setting.
     Grove {
         stock: Symbol,
@@ -39,20 +41,22 @@ pub enum Unit {
 impl Unit {
     pub fn stock(&self) -> Option<&Symbol> {
         match self {
-            Unit::Stock(s) | Unit::Grove { stock: s, .. } | Unit::FinalGrove { stock: s, .. } => {
-                Some(s)
-            }
+            Unit::Stock(s)
+            | Unit::StockRound { stock: s, .. }
+            | Unit::Grove { stock: s, .. }
+            | Unit::FinalGrove { stock: s, .. } => Some(s),
             Unit::Run => None,
         }
     }
 }
 
-/// `TCS`, `TCS.f7_s15_g2`, `TCS.final_g12`, `run`: unique within a stage (the suffix after the
+/// `TCS`, `TCS.r1`, `TCS.f7_s15_g2`, `TCS.final_g12`, `run`: unique within a stage (the suffix after the
 /// symbol has a fixed shape per stage, so two stocks cannot produce the same name).
 impl fmt::Display for Unit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Unit::Stock(s) => write!(f, "{s}"),
+            Unit::StockRound { stock, round } => write!(f, "{stock}.r{round}"),
             Unit::Grove {
                 stock,
                 setting,

@@ -7,7 +7,7 @@ pub mod html;
 use groves_core::features::DATE;
 use groves_core::ids::{RunId, Symbol};
 use groves_core::layout;
-use groves_core::spec::RunSpec;
+use groves_core::spec::{RunSpec, SearchMethod};
 use groves_core::stage::{Stage, RUN_STAGES};
 use groves_core::timing::TimingRecord;
 use groves_live::status::{live_view, LiveView};
@@ -131,7 +131,12 @@ pub async fn latest_run(store: &dyn Store) -> Result<Option<RunId>> {
     }))
 }
 
-async fn stock_row(store: &dyn Store, run: &RunId, stock: &Symbol) -> Result<StockRow> {
+async fn stock_row(
+    store: &dyn Store,
+    run: &RunId,
+    spec: &RunSpec,
+    stock: &Symbol,
+) -> Result<StockRow> {
     let mut row = StockRow {
         stock: stock.to_string(),
         settings: Vec::new(),
@@ -156,7 +161,7 @@ async fn stock_row(store: &dyn Store, run: &RunId, stock: &Symbol) -> Result<Sto
     if row.data.is_some() {
         row.status = "processed".into();
     }
-    match read_scores(store, run, stock).await {
+    match read_scores(store, run, spec, stock).await {
         Ok(s) => {
             row.settings = s;
             row.status = "scored".into();
@@ -281,11 +286,23 @@ pub async fn load(store: &dyn Store, run: &RunId) -> Result<RunReport> {
     let spec = read_manifest(store, run).await?;
     let mut stocks = Vec::new();
     for s in &spec.stocks {
-        stocks.push(stock_row(store, run, s).await?);
+        stocks.push(stock_row(store, run, &spec, s).await?);
     }
     let mut stages = Vec::new();
+    let halving = spec.search == SearchMethod::Halving;
     for &stage in RUN_STAGES {
-        stages.extend(read_stage_log(store, run, stage).await);
+        match stage {
+            // A halving search's rounds: each round's param-preds, then its pred-mses.
+            Stage::ParamPreds if halving => {
+                for r in 0..spec.rounds().len() as u32 {
+                    for st in [Stage::ParamPreds, Stage::PredMses] {
+                        stages.extend(read_stage_log(store, run, st, Some(r)).await);
+                    }
+                }
+            }
+            Stage::PredMses if halving => {}
+            _ => stages.extend(read_stage_log(store, run, stage, None).await),
+        }
     }
     let timing_final = stages
         .iter()

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | processing | [`processing`] |
 //! | param-preds | [`param_preds`] |
-//! | pred-mses | [`pred_mses`] |
+//! | pred-mses | [`pred_mses`] (a halving search's rounds: [`halving`]) |
 //! | min-mse | [`min_mse`] |
 //! | train-full | [`train_full`] |
 //! | test-full | [`test_full`] |
@@ -19,6 +19,7 @@
 pub mod clock;
 pub mod dispatch;
 pub mod error;
+pub mod halving;
 pub mod min_mse;
 pub mod param_preds;
 pub mod pred_mses;

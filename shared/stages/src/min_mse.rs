@@ -1,5 +1,6 @@
 //! min-mse: the setting with the lowest validation MSE wins (ties: fewer features, then the
-//! smaller `min_samples_split`, so the choice never depends on listing order).
+//! smaller `min_samples_split`, so the choice never depends on listing order). A halving search's
+//! winner comes from its last round, where every setting has all its groves.
 
 use groves_core::events::StockEvent;
 use groves_core::ids::{RunId, Symbol};
@@ -35,9 +36,11 @@ impl Best {
     }
 }
 
-/// Picks the winner among scored settings. Refuses when a setting is incomplete and the run
-/// does not allow that, or when nothing was scored.
+/// Picks the winner among scored settings of the last round scored. Refuses when a setting is
+/// incomplete and the run does not allow that, or when nothing was scored.
 pub fn choose(stock: &Symbol, scores: &[SettingScore], allow_missing: bool) -> Result<Best> {
+    let last = scores.iter().map(|s| s.round).max().unwrap_or(0);
+    let scores: Vec<SettingScore> = scores.iter().filter(|s| s.round == last).cloned().collect();
     if !allow_missing {
         let incomplete: Vec<String> = scores
             .iter()
@@ -62,11 +65,7 @@ pub fn choose(stock: &Symbol, scores: &[SettingScore], allow_missing: bool) -> R
         .collect();
     let (s, m) = scored
         .iter()
-        .min_by(|(a, ma), (b, mb)| {
-            ma.total_cmp(mb)
-                .then(a.feat.cmp(&b.feat))
-                .then(a.samp.cmp(&b.samp))
-        })
+        .min_by(|(a, _), (b, _)| crate::halving::rank(a, b))
         .ok_or_else(|| StageError::Invalid(format!("{stock}: no setting has a validation MSE")))?;
     Ok(Best {
         stock: stock.to_string(),
@@ -95,8 +94,16 @@ pub async fn handle(ctx: &UnitContext, e: &StockEvent) -> Result<Value> {
 pub async fn min_mse(store: &dyn Store, e: &StockEvent) -> Result<Best> {
     let mut clock = Clock::start(e.invoked_at);
     let spec = read_manifest(store, &e.run).await?;
-    let scores = read_scores(store, &e.run, &e.stock).await?;
+    let scores = read_scores(store, &e.run, &spec, &e.stock).await?;
     clock.read_done();
+    let last = spec.rounds().len() as u32 - 1;
+    if scores.iter().all(|s| s.round != last) {
+        return Err(StageError::Missing {
+            what: format!("round {last} of {}'s halving search", e.stock),
+            key: layout::pred_mses_round_key(&e.run, &e.stock, last),
+            hint: "run pred-mses for every round first",
+        });
+    }
     let best = choose(&e.stock, &scores, spec.allow_missing)?;
     clock.compute_done();
     let key = layout::min_mse_key(&e.run, &e.stock);

@@ -2,11 +2,15 @@
 //!
 //! Knows from the run's manifest how many groves each setting should have, so a missing grove is
 //! named, never silently averaged away: without `allow_missing` an incomplete setting gets no MSE.
+//!
+//! A halving search scores round by round (`round` in the event): round 0 every setting, each
+//! later round the survivors of the one before ([`crate::halving`]), over the groves the round
+//! gives them; each round is its own file beside the others.
 
 use groves_core::events::StockEvent;
 use groves_core::ids::{RunId, Symbol};
 use groves_core::layout::{self, Split};
-use groves_core::spec::RunSpec;
+use groves_core::spec::{RunSpec, SearchMethod};
 use groves_core::stage::Stage;
 use groves_store::Store;
 use polars_core::prelude::*;
@@ -24,6 +28,8 @@ use crate::unit::{run_in_bucket, UnitContext};
 pub struct SettingScore {
     pub feat: u32,
     pub samp: u32,
+    /// The round of a halving search (0 first); a grid is round 0.
+    pub round: u32,
     pub groves_planned: u32,
     pub groves_found: u32,
     /// Grove numbers with no predictions.
@@ -36,6 +42,7 @@ pub struct SettingScore {
 #[derive(Debug, Clone, Serialize)]
 pub struct PredMsesReport {
     pub stock: String,
+    pub round: u32,
     pub rows_validation: usize,
     pub settings: Vec<SettingScore>,
     pub read_ms: f64,
@@ -66,11 +73,17 @@ pub async fn handle(ctx: &UnitContext, e: &StockEvent) -> Result<Value> {
 pub async fn pred_mses(store: &dyn Store, e: &StockEvent) -> Result<PredMsesReport> {
     let mut clock = Clock::start(e.invoked_at);
     let spec = read_manifest(store, &e.run).await?;
+    let (round, key) = round_and_key(&spec, e)?;
+    let rounds = spec.rounds();
+    let planned = rounds[round as usize].groves;
+    let in_round = match round {
+        0 => spec.grid(),
+        r => crate::halving::round_settings(store, &e.run, &spec, &e.stock, r).await?,
+    };
     let (_, y, rows) = split_target(store, &e.run, &e.stock, Split::Validation).await?;
     let mut settings = Vec::new();
-    for setting in spec.grid() {
-        let keys =
-            (0..spec.groves).map(|g| (g, layout::val_preds_key(&e.run, &e.stock, setting, g)));
+    for setting in in_round {
+        let keys = (0..planned).map(|g| (g, layout::val_preds_key(&e.run, &e.stock, setting, g)));
         let (mut sum, found, missing) = sum_groves(store, keys, &rows).await?;
         let usable = found > 0 && (missing.is_empty() || spec.allow_missing);
         let mse = usable.then(|| {
@@ -80,7 +93,8 @@ pub async fn pred_mses(store: &dyn Store, e: &StockEvent) -> Result<PredMsesRepo
         settings.push(SettingScore {
             feat: setting.feat,
             samp: setting.samp,
-            groves_planned: spec.groves,
+            round,
+            groves_planned: planned,
             groves_found: found,
             missing,
             mse,
@@ -89,7 +103,6 @@ pub async fn pred_mses(store: &dyn Store, e: &StockEvent) -> Result<PredMsesRepo
     // Reading and averaging interleave; count it all as compute after the split was read.
     clock.compute_done();
 
-    let key = layout::pred_mses_key(&e.run, &e.stock);
     let df = scores_frame(&e.stock, y.len(), &settings, &spec).map_err(table_err(&key))?;
     write_table(store, &key, df).await?;
     clock.write_done();
@@ -98,12 +111,39 @@ pub async fn pred_mses(store: &dyn Store, e: &StockEvent) -> Result<PredMsesRepo
         .await?;
     Ok(PredMsesReport {
         stock: e.stock.to_string(),
+        round,
         rows_validation: y.len(),
         settings,
         read_ms: clock.read_ms,
         compute_ms: clock.compute_ms,
         write_ms: clock.write_ms,
     })
+}
+
+/// The round an event scores and the table it writes; refuses an event that does not fit the
+/// run's search.
+fn round_and_key(spec: &RunSpec, e: &StockEvent) -> Result<(u32, String)> {
+    let rounds = spec.rounds().len() as u32;
+    match (spec.search, e.round) {
+        (SearchMethod::Grid, None) => Ok((0, layout::pred_mses_key(&e.run, &e.stock))),
+        (SearchMethod::Halving, Some(r)) if r < rounds => {
+            Ok((r, layout::pred_mses_round_key(&e.run, &e.stock, r)))
+        }
+        (SearchMethod::Halving, Some(r)) => Err(StageError::Invalid(format!(
+            "run {}: its halving search has rounds 0 to {}, not {r}",
+            e.run,
+            rounds - 1
+        ))),
+        (SearchMethod::Halving, None) => Err(StageError::Invalid(format!(
+            "run {} searches by halving: a pred-mses event names its `round` (0 to {})",
+            e.run,
+            rounds - 1
+        ))),
+        (SearchMethod::Grid, Some(r)) => Err(StageError::Invalid(format!(
+            "run {} is a grid search: a pred-mses event has no `round` (got {r})",
+            e.run
+        ))),
+    }
 }
 
 fn join_groves(g: &[u32]) -> String {
@@ -126,6 +166,10 @@ fn scores_frame(
             Column::new("stock".into(), vec![stock.as_str(); n]),
             Column::new("feat".into(), s.iter().map(|x| x.feat).collect::<Vec<_>>()),
             Column::new("samp".into(), s.iter().map(|x| x.samp).collect::<Vec<_>>()),
+            Column::new(
+                "round".into(),
+                s.iter().map(|x| x.round).collect::<Vec<_>>(),
+            ),
             Column::new("mse".into(), s.iter().map(|x| x.mse).collect::<Vec<_>>()),
             Column::new(
                 "groves_planned".into(),
@@ -148,16 +192,34 @@ fn scores_frame(
     )
 }
 
-/// Reads a stock's pred-mses table back.
+/// Reads a stock's validation scores back: a grid's one table, or every round a halving search
+/// has scored so far, in round order.
 pub async fn read_scores(
     store: &dyn Store,
     run: &RunId,
+    spec: &RunSpec,
     stock: &Symbol,
 ) -> Result<Vec<SettingScore>> {
-    let key = layout::pred_mses_key(run, stock);
+    if spec.search == SearchMethod::Grid {
+        return read_round(store, &layout::pred_mses_key(run, stock), stock).await;
+    }
+    let mut out = Vec::new();
+    for r in 0..spec.rounds().len() as u32 {
+        match read_round(store, &layout::pred_mses_round_key(run, stock, r), stock).await {
+            Ok(rows) => out.extend(rows),
+            // The rounds not scored yet.
+            Err(StageError::Missing { .. }) if r > 0 => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// One pred-mses table (a grid's, or one round's).
+pub async fn read_round(store: &dyn Store, key: &str, stock: &Symbol) -> Result<Vec<SettingScore>> {
     let df = read_table(
         store,
-        &key,
+        key,
         &format!("the validation MSEs of {stock}"),
         "run pred-mses for this stock first",
     )
@@ -165,7 +227,7 @@ pub async fn read_scores(
     let col = |name: &str| {
         df.column(name)
             .and_then(|c| c.cast(&DataType::UInt32))
-            .map_err(table_err(&key))
+            .map_err(table_err(key))
     };
     let (feat, samp, planned, found) = (
         col("feat")?,
@@ -173,25 +235,38 @@ pub async fn read_scores(
         col("groves_planned")?,
         col("groves_found")?,
     );
+    // Tables written before halving existed have no round: they are a grid's, round 0.
+    let round = match df.column("round") {
+        Ok(_) => Some(col("round")?),
+        Err(_) => None,
+    };
     let mse = df
         .column("mse")
         .and_then(|c| c.cast(&DataType::Float64))
-        .map_err(table_err(&key))?;
-    let missing = df.column("missing").map_err(table_err(&key))?;
+        .map_err(table_err(key))?;
+    let missing = df.column("missing").map_err(table_err(key))?;
     let (feat, samp, planned, found, mse, missing) = (
-        feat.u32().map_err(table_err(&key))?,
-        samp.u32().map_err(table_err(&key))?,
-        planned.u32().map_err(table_err(&key))?,
-        found.u32().map_err(table_err(&key))?,
-        mse.f64().map_err(table_err(&key))?,
-        missing.str().map_err(table_err(&key))?,
+        feat.u32().map_err(table_err(key))?,
+        samp.u32().map_err(table_err(key))?,
+        planned.u32().map_err(table_err(key))?,
+        found.u32().map_err(table_err(key))?,
+        mse.f64().map_err(table_err(key))?,
+        missing.str().map_err(table_err(key))?,
     );
+    let round = match &round {
+        Some(c) => Some(c.u32().map_err(table_err(key))?),
+        None => None,
+    };
     let mut out = Vec::with_capacity(df.height());
     for i in 0..df.height() {
         let bad = || StageError::Invalid(format!("{key}: row {i} has an empty cell"));
         out.push(SettingScore {
             feat: feat.get(i).ok_or_else(bad)?,
             samp: samp.get(i).ok_or_else(bad)?,
+            round: match round {
+                Some(r) => r.get(i).ok_or_else(bad)?,
+                None => 0,
+            },
             groves_planned: planned.get(i).ok_or_else(bad)?,
             groves_found: found.get(i).ok_or_else(bad)?,
             missing: missing

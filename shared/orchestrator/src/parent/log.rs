@@ -29,10 +29,14 @@ pub struct InFlight {
     pub invoked_ms: i64,
 }
 
-/// What the parent saw of one stage: `runs/run=<run>/stages/<stage>.json`.
+/// What the parent saw of one stage: `runs/run=<run>/stages/<stage>.json` (one per round of a
+/// halving search's param-preds and pred-mses).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageLog {
     pub stage: Stage,
+    /// The round of a halving search; None for a stage that runs once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<u32>,
     pub units: usize,
     /// Units already done when this parent looked first (finished by an earlier parent).
     pub done_before: usize,
@@ -55,6 +59,16 @@ pub struct StageLog {
     /// written before the field existed.
     #[serde(default)]
     pub code_version: String,
+}
+
+impl StageLog {
+    /// `param-preds`, or `param-preds round 1` for a round of a halving search.
+    pub fn label(&self) -> String {
+        match self.round {
+            None => self.stage.to_string(),
+            Some(r) => format!("{} round {r}", self.stage),
+        }
+    }
 }
 
 /// What is in a stage's status prefix: units done, units with a failure record.
@@ -86,10 +100,16 @@ pub(super) async fn failure_message(store: &dyn Store, key: &str) -> String {
     }
 }
 
-/// A stage's log, if the parent wrote one and it parses.
-pub async fn read_stage_log(store: &dyn Store, run: &RunId, stage: Stage) -> Option<StageLog> {
+/// A stage's log (of one round, for a halving search's rounds), if the parent wrote one and it
+/// parses.
+pub async fn read_stage_log(
+    store: &dyn Store,
+    run: &RunId,
+    stage: Stage,
+    round: Option<u32>,
+) -> Option<StageLog> {
     let bytes = store
-        .get(&layout::stage_log_key(run, stage.as_str()))
+        .get(&layout::stage_log_key(run, stage.as_str(), round))
         .await
         .ok()?;
     serde_json::from_slice(&bytes).ok()
@@ -104,7 +124,7 @@ pub(super) async fn write_stage_log(
         .map_err(|e| StageError::Invalid(format!("encoding the stage log: {e}")))?;
     store
         .put(
-            &layout::stage_log_key(run, log.stage.as_str()),
+            &layout::stage_log_key(run, log.stage.as_str(), log.round),
             Bytes::from(json),
         )
         .await?;

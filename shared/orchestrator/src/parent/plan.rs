@@ -4,8 +4,10 @@ use groves_core::events::{
     ParamPredsEvent, ProcessingEvent, StockEvent, TimingMetricsEvent, TrainFullEvent,
 };
 use groves_core::ids::{RunId, Symbol};
-use groves_core::layout::{self, Unit};
-use groves_core::spec::RunSpec;
+use std::ops::Range;
+
+use groves_core::layout::{self, Setting, Unit};
+use groves_core::spec::{RunSpec, SearchMethod};
 use groves_core::stage::Stage;
 use groves_stages::StageError;
 use serde_json::Value;
@@ -34,6 +36,12 @@ pub fn stage_units(
     bucket: &str,
 ) -> Result<Vec<(Unit, Value)>> {
     let run = run_id(spec)?;
+    if spec.search == SearchMethod::Halving && matches!(stage, Stage::ParamPreds | Stage::PredMses)
+    {
+        return Err(StageError::Invalid(format!(
+            "run {run} searches by halving: its {stage} units depend on each round's scores, so only the whole-run parent (`{{\"type\": \"run\"}}`) plans them"
+        )));
+    }
     let b = bucket.to_string();
     let enc = |v: std::result::Result<Value, serde_json::Error>| {
         v.map_err(|e| StageError::Invalid(format!("encoding an event: {e}")))
@@ -43,6 +51,7 @@ pub fn stage_units(
         bucket: b.clone(),
         stock: stock.clone(),
         run: run.clone(),
+        round: None,
         invoked_at: None,
     };
     match stage {
@@ -66,25 +75,9 @@ pub fn stage_units(
             }
         }
         Stage::ParamPreds => {
-            for stock in stocks {
-                for setting in spec.grid() {
-                    for grove in 0..spec.groves {
-                        let e = ParamPredsEvent {
-                            bucket: b.clone(),
-                            stock: stock.clone(),
-                            feat: setting.feat,
-                            samp: setting.samp,
-                            n_estimators: spec.trees,
-                            pred_num: grove,
-                            run: run.clone(),
-                            seed: spec.seed,
-                            target: spec.target(),
-                            invoked_at: None,
-                        };
-                        out.push((e.unit(), enc(serde_json::to_value(e))?));
-                    }
-                }
-            }
+            let plan: Vec<(Symbol, Vec<Setting>)> =
+                stocks.iter().map(|s| (s.clone(), spec.grid())).collect();
+            return param_preds_units(spec, &plan, 0..spec.groves, bucket);
         }
         Stage::PredMses | Stage::MinMse | Stage::TestFull => {
             for stock in stocks {
@@ -119,4 +112,63 @@ pub fn stage_units(
         }
     }
     Ok(out)
+}
+
+/// param-preds units: for each stock, each of its settings, the groves `groves` (a grid: every
+/// setting, every grove; a halving round: the round's settings, the groves it adds).
+pub fn param_preds_units(
+    spec: &RunSpec,
+    plan: &[(Symbol, Vec<Setting>)],
+    groves: Range<u32>,
+    bucket: &str,
+) -> Result<Vec<(Unit, Value)>> {
+    let run = run_id(spec)?;
+    let mut out = Vec::new();
+    for (stock, settings) in plan {
+        for setting in settings {
+            for grove in groves.clone() {
+                let e = ParamPredsEvent {
+                    bucket: bucket.to_string(),
+                    stock: stock.clone(),
+                    feat: setting.feat,
+                    samp: setting.samp,
+                    n_estimators: spec.trees,
+                    pred_num: grove,
+                    run: run.clone(),
+                    seed: spec.seed,
+                    target: spec.target(),
+                    invoked_at: None,
+                };
+                let v = serde_json::to_value(&e)
+                    .map_err(|e| StageError::Invalid(format!("encoding an event: {e}")))?;
+                out.push((e.unit(), v));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// pred-mses units of one round of a halving search.
+pub fn pred_mses_round_units(
+    spec: &RunSpec,
+    stocks: &[Symbol],
+    round: u32,
+    bucket: &str,
+) -> Result<Vec<(Unit, Value)>> {
+    let run = run_id(spec)?;
+    stocks
+        .iter()
+        .map(|stock| {
+            let e = StockEvent {
+                bucket: bucket.to_string(),
+                stock: stock.clone(),
+                run: run.clone(),
+                round: Some(round),
+                invoked_at: None,
+            };
+            let v = serde_json::to_value(&e)
+                .map_err(|e| StageError::Invalid(format!("encoding an event: {e}")))?;
+            Ok((e.unit(), v))
+        })
+        .collect()
 }

@@ -1,15 +1,17 @@
 //! A whole run driven by itself: every stage in order, each to its end, then the next.
 
-use groves_core::spec::RunSpec;
-use groves_core::stage::RUN_STAGES;
+use groves_core::spec::{RunSpec, SearchMethod};
+use groves_core::stage::{Stage, RUN_STAGES};
+use groves_stages::halving::round_settings;
 use groves_stages::promote::{promote, Promotion};
 use groves_stages::StageError;
 use groves_store::Store;
 
 use super::clock::ParentClock;
+use super::log::StageLog;
 use super::options::{DriveOptions, Progress};
 use super::outcome::{DriveOutcome, RunOutcome};
-use super::plan::{run_id, stage_units};
+use super::plan::{param_preds_units, pred_mses_round_units, run_id, stage_units};
 use super::policy::StockPolicy;
 use super::run_id::prepare_run;
 use super::stage::{run_stage, StageRun};
@@ -35,13 +37,38 @@ pub async fn drive_run(
     let run = run_id(&spec)?;
     let mut policy = StockPolicy::new(spec.stocks.clone(), spec.allow_missing);
     let mut logs = Vec::new();
+    let halving = spec.search == SearchMethod::Halving;
     for &stage in RUN_STAGES {
+        if halving && stage == Stage::PredMses {
+            continue; // scored round by round, with param-preds
+        }
         let stocks = policy.stocks_for(stage);
-        if stocks.is_empty() && stage != groves_core::stage::Stage::TimingMetrics {
+        if stocks.is_empty() && stage != Stage::TimingMetrics {
+            continue;
+        }
+        if halving && stage == Stage::ParamPreds {
+            let rounds = Rounds {
+                store,
+                invoker,
+                spec: &spec,
+                bucket,
+                opts,
+                progress,
+                clock: &clock,
+            };
+            if let Some(stage) = rounds.drive(&mut policy, &mut logs).await? {
+                return Ok(DriveOutcome::Paused {
+                    stage,
+                    spec: Box::new(spec),
+                });
+            }
             continue;
         }
         let units = stage_units(stage, &spec, &stocks, bucket)?;
-        let ran = run_stage(store, invoker, &spec, stage, units, opts, progress, &clock).await?;
+        let ran = run_stage(
+            store, invoker, &spec, stage, None, units, opts, progress, &clock,
+        )
+        .await?;
         let log = match ran {
             StageRun::Paused => {
                 return Ok(DriveOutcome::Paused {
@@ -76,4 +103,85 @@ pub async fn drive_run(
         accepted_missing: policy.accepted_missing,
         stages: logs,
     }))
+}
+
+/// The rounds of a halving search: each round's param-preds (the round's settings, the groves
+/// it adds), then its pred-mses, whose table decides the next round's settings.
+struct Rounds<'a> {
+    store: &'a dyn Store,
+    invoker: &'a dyn Invoker,
+    spec: &'a RunSpec,
+    bucket: &'a str,
+    opts: &'a DriveOptions,
+    progress: &'a dyn Progress,
+    clock: &'a ParentClock,
+}
+
+impl Rounds<'_> {
+    /// Drives every round; returns the stage it paused in, if the parent's time ran out.
+    async fn drive(
+        &self,
+        policy: &mut StockPolicy,
+        logs: &mut Vec<StageLog>,
+    ) -> Result<Option<Stage>, StageError> {
+        let run = run_id(self.spec)?;
+        let mut had = 0;
+        for (r, round) in self.spec.rounds().into_iter().enumerate() {
+            let r = r as u32;
+            let stocks = policy.stocks_for(Stage::ParamPreds);
+            if stocks.is_empty() {
+                break;
+            }
+            let mut plan = Vec::with_capacity(stocks.len());
+            for stock in stocks {
+                let settings = round_settings(self.store, &run, self.spec, &stock, r).await?;
+                plan.push((stock, settings));
+            }
+            let units = param_preds_units(self.spec, &plan, had..round.groves, self.bucket)?;
+            if !self
+                .stage(Stage::ParamPreds, r, units, policy, logs)
+                .await?
+            {
+                return Ok(Some(Stage::ParamPreds));
+            }
+            let stocks = policy.stocks_for(Stage::PredMses);
+            let units = pred_mses_round_units(self.spec, &stocks, r, self.bucket)?;
+            if !self.stage(Stage::PredMses, r, units, policy, logs).await? {
+                return Ok(Some(Stage::PredMses));
+            }
+            had = round.groves;
+        }
+        Ok(None)
+    }
+
+    /// One stage of one round; false when the parent paused in it.
+    async fn stage(
+        &self,
+        stage: Stage,
+        round: u32,
+        units: Vec<(groves_core::layout::Unit, serde_json::Value)>,
+        policy: &mut StockPolicy,
+        logs: &mut Vec<StageLog>,
+    ) -> Result<bool, StageError> {
+        let ran = run_stage(
+            self.store,
+            self.invoker,
+            self.spec,
+            stage,
+            Some(round),
+            units,
+            self.opts,
+            self.progress,
+            self.clock,
+        )
+        .await?;
+        match ran {
+            StageRun::Paused => Ok(false),
+            StageRun::Finished(log) => {
+                policy.after(&run_id(self.spec)?, stage, &log)?;
+                logs.push(log);
+                Ok(true)
+            }
+        }
+    }
 }

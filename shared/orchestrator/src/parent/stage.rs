@@ -68,6 +68,7 @@ pub(super) async fn run_stage(
     invoker: &dyn Invoker,
     spec: &RunSpec,
     stage: Stage,
+    round: Option<u32>,
     units: Vec<(Unit, Value)>,
     opts: &DriveOptions,
     progress: &dyn Progress,
@@ -75,7 +76,7 @@ pub(super) async fn run_stage(
 ) -> Result<StageRun, StageError> {
     let run = run_id(spec)?;
     let total = units.len();
-    let previous = read_stage_log(store, &run, stage).await;
+    let previous = read_stage_log(store, &run, stage, round).await;
     let (done_now, failed_now) = status(store, &run, stage).await?;
     let mut states: Vec<UnitState> = Vec::with_capacity(total);
     let mut done: BTreeSet<String> = BTreeSet::new();
@@ -123,6 +124,7 @@ pub(super) async fn run_stage(
     }
     let mut log = StageLog {
         stage,
+        round,
         units: total,
         done_before: done.len(),
         done: done.len(),

@@ -461,7 +461,7 @@ async fn a_paused_parent_leaves_its_units_in_flight_and_a_new_one_waits_for_them
     assert_eq!(stage, Stage::ParamPreds);
     assert_eq!(resolved.stocks, [sym("A"), sym("B")]);
     let run = RunId::new("pause").unwrap();
-    let left = read_stage_log(store.as_ref(), &run, Stage::ParamPreds)
+    let left = read_stage_log(store.as_ref(), &run, Stage::ParamPreds, None)
         .await
         .unwrap();
     assert_eq!(left.in_flight.len(), 8, "{left:?}");

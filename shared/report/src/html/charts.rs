@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use groves_core::calendar::{format_wall, parse_wall};
+use groves_core::spec::SearchMethod;
 use groves_live::drift::DriftKind;
 use groves_live::status::LiveView;
 use groves_stages::pred_mses::SettingScore;
@@ -193,7 +194,16 @@ pub(super) fn heat_map(h: &mut String, r: &RunReport, s: &StockRow) {
                 Some("not scored".to_string()),
             ),
             Some(sc) => {
-                let groves = format!("{}/{} groves", sc.groves_found, sc.groves_planned);
+                // A halving search: the cell is the last round the setting took part in.
+                let groves = match r.spec.search {
+                    SearchMethod::Grid => {
+                        format!("{}/{} groves", sc.groves_found, sc.groves_planned)
+                    }
+                    SearchMethod::Halving => format!(
+                        "{}/{} groves · round {}",
+                        sc.groves_found, sc.groves_planned, sc.round
+                    ),
+                };
                 let gone: Vec<String> = sc.missing.iter().map(|g| format!("g{g}")).collect();
                 match sc.mse {
                     None => (
@@ -234,7 +244,8 @@ pub(super) fn heat_map(h: &mut String, r: &RunReport, s: &StockRow) {
         );
         let _ = write!(
             h,
-            "<g data-cell=\"{cell}\" data-groves=\"{groves_attr}\"{}{}><title>{}</title>",
+            "<g data-cell=\"{cell}\" data-groves=\"{groves_attr}\" data-round=\"{}\"{}{}><title>{}</title>",
+            score.map_or(0, |sc| sc.round),
             if winner { " data-winner=\"true\"" } else { "" },
             miss.as_ref()
                 .map_or_else(String::new, |m| format!(" data-missing=\"{}\"", esc(m))),

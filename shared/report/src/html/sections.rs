@@ -446,7 +446,7 @@ pub(super) fn failures(h: &mut String, r: &RunReport) {
         let _ = write!(
             h,
             "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\" data-throttled=\"{}\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            esc(l.stage.as_str()),
+            esc(&l.label()),
             l.units,
             l.done,
             l.done_before,
