@@ -87,7 +87,9 @@ CREATE EXTERNAL TABLE IF NOT EXISTS groves.timings (
   s3_put bigint,
   s3_list bigint,
   s3_head bigint,
-  s3_delete bigint
+  s3_delete bigint,
+  arch string,
+  kernels string
 )
 PARTITIONED BY (run string, stage string)
 STORED AS PARQUET
@@ -194,13 +196,15 @@ PARTITIONED BY (run string)
 STORED AS PARQUET
 LOCATION 's3://groves-data/timing_metrics/views/';
 
--- Per stage: invocations, billed seconds, Lambda GB-seconds and estimated cost.
+-- Per stage: invocations, billed seconds, Lambda GB-seconds and estimated cost (each unit at the
+-- price of the architecture it ran on, `arch`).
 CREATE EXTERNAL TABLE IF NOT EXISTS groves.timing_costs (
   stage string,
   invocations bigint,
   duration_s double,
   gb_s double,
   cost_usd double,
+  arch string,
   s3_requests bigint,
   s3_cost_usd double
 )

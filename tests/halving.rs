@@ -264,6 +264,16 @@ async fn each_round_keeps_the_better_part_and_the_winner_has_every_grove() {
     let inv: Vec<u32> = inv.u32().unwrap().into_no_null_iter().collect();
     let count = |st: &str| inv[stages.iter().position(|x| x == st).unwrap()];
     assert_eq!((count("param-preds"), count("pred-mses")), (11, 3));
+    // Every unit recorded the architecture it ran on, and was priced at it.
+    let arch: Vec<String> = costs
+        .column("arch")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|x| x.unwrap().to_string())
+        .collect();
+    assert!(arch.iter().all(|a| a == std::env::consts::ARCH), "{arch:?}");
 
     // The report shows the rounds: the stage log per round, each cell's last round.
     let html = String::from_utf8(

@@ -122,9 +122,15 @@ pub fn print(r: &RunReport, store: &dyn Store) {
             c.s3_cost_usd
         );
     }
+    let arch = r
+        .costs
+        .iter()
+        .find(|c| c.stage == "run")
+        .map_or("", |c| c.arch.as_str());
     println!(
-        "GB-s and cost as if each unit ran on Lambda at {} MB unless it did; {}. S3: the units' requests at {}",
+        "GB-s and cost as if each unit ran on Lambda at {} MB unless it did, on the architecture it ran on ({}); {}. S3: the units' requests at {}",
         r.spec.memory_mb,
+        if arch.is_empty() { "not recorded: arm64" } else { arch },
         r.prices,
         groves_core::pricing::S3_PRICES_NOTE
     );

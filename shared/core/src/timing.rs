@@ -85,6 +85,11 @@ pub struct TimingRecord {
     pub cold_start: Option<bool>,
     /// Its S3 (or local store) requests; None in records written before the field existed.
     pub s3: Option<S3Requests>,
+    /// The CPU architecture it ran on (`x86_64`, `aarch64`): what its GB-seconds are priced at.
+    /// None in records written before the field existed (priced as arm64, as they were).
+    pub arch: Option<String>,
+    /// The forest kernels the process would run (`avx512`, `avx2`, `neon`, `portable`).
+    pub kernels: Option<String>,
 }
 
 impl TimingRecord {

@@ -65,6 +65,14 @@ pub fn to_frame_all(rs: &[TimingRecord]) -> PolarsResult<DataFrame> {
             s3_column("s3_list", rs, |q| q.list),
             s3_column("s3_head", rs, |q| q.head),
             s3_column("s3_delete", rs, |q| q.delete),
+            Column::new(
+                "arch".into(),
+                rs.iter().map(|r| r.arch.as_deref()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "kernels".into(),
+                rs.iter().map(|r| r.kernels.as_deref()).collect::<Vec<_>>(),
+            ),
         ],
     )
 }
@@ -100,6 +108,13 @@ fn from_frame_row(df: &DataFrame, i: usize) -> Result<TimingRecord, RecordError>
     };
     let int = |name: &str| -> Result<Option<i64>, RecordError> {
         Ok(col(name, DataType::Int64)?.i64()?.get(i))
+    };
+    // Records written before the column existed have none.
+    let optional_text = |name: &str| -> Result<Option<String>, RecordError> {
+        match df.column(name) {
+            Ok(_) => text(name),
+            Err(_) => Ok(None),
+        }
     };
     let float = |name: &str| -> Result<f64, RecordError> {
         col(name, DataType::Float64)?
@@ -145,6 +160,8 @@ fn from_frame_row(df: &DataFrame, i: usize) -> Result<TimingRecord, RecordError>
             }
             Err(_) => None,
         },
+        arch: optional_text("arch")?,
+        kernels: optional_text("kernels")?,
     })
 }
 
@@ -176,6 +193,8 @@ mod tests {
                 head: 0,
                 delete: 0,
             }),
+            arch: cold_start.map(|_| "aarch64".into()),
+            kernels: cold_start.map(|_| "neon".into()),
         }
     }
 
@@ -193,7 +212,15 @@ mod tests {
     fn records_from_before_the_cold_start_column_read_as_unknown() {
         let mut df = to_frame(&record(Some(true))).unwrap();
         df = df.drop("cold_start").unwrap();
-        for c in ["s3_get", "s3_put", "s3_list", "s3_head", "s3_delete"] {
+        for c in [
+            "s3_get",
+            "s3_put",
+            "s3_list",
+            "s3_head",
+            "s3_delete",
+            "arch",
+            "kernels",
+        ] {
             df = df.drop(c).unwrap();
         }
         let bytes = to_parquet(&df).unwrap();

@@ -80,6 +80,8 @@ impl Clock {
             threads: threads as u32,
             cold_start: timing::cold_start(),
             s3: crate::unit::unit_requests(),
+            arch: Some(std::env::consts::ARCH.into()),
+            kernels: forest::kernels_in_use().ok().map(str::to_string),
         };
         let key = layout::timing_key(run, stage.as_str(), unit);
         let bytes = groves_data::timing::to_frame(&record)

@@ -50,7 +50,11 @@ pub struct StageCost {
     /// Sum of unit durations (what Lambda bills).
     pub duration_s: f64,
     pub gb_s: f64,
+    /// Each unit's GB-seconds at the price of the architecture it ran on, plus the requests.
     pub cost_usd: f64,
+    /// The architectures the units ran on (`aarch64`, `x86_64`; comma-separated if several;
+    /// empty for records that do not say, priced as arm64).
+    pub arch: String,
     /// The units' S3 requests (GET, PUT, LIST, HEAD, DELETE) and their price.
     pub s3_requests: u64,
     pub s3_cost_usd: f64,
@@ -176,17 +180,25 @@ pub fn summarise(run: &RunId, records: &[TimingRecord], memory_mb: u32) -> Timin
             write_s: None,
             total_s: s((last - first).max(0) as f64),
         });
-        let gb_s: f64 = rs
+        let gb_s_of = |r: &TimingRecord| {
+            pricing::gb_seconds(r.duration_ms(), r.memory_mb.unwrap_or(memory_mb))
+        };
+        let gb_s: f64 = rs.iter().map(|r| gb_s_of(r)).sum();
+        let compute_usd: f64 = rs
             .iter()
-            .map(|r| pricing::gb_seconds(r.duration_ms(), r.memory_mb.unwrap_or(memory_mb)))
+            .map(|r| gb_s_of(r) * pricing::usd_per_gb_second(r.arch.as_deref()))
             .sum();
+        let mut arch: Vec<&str> = rs.iter().filter_map(|r| r.arch.as_deref()).collect();
+        arch.sort_unstable();
+        arch.dedup();
         let (s3_requests, s3_cost_usd) = s3_of(rs.iter().copied());
         costs.push(StageCost {
             stage: stage.to_string(),
             invocations: n,
             duration_s: s(sum(&TimingRecord::duration_ms)),
             gb_s,
-            cost_usd: pricing::cost_usd(gb_s, n),
+            cost_usd: compute_usd + n as f64 * pricing::USD_PER_REQUEST,
+            arch: arch.join(","),
             s3_requests,
             s3_cost_usd,
         });
@@ -212,13 +224,22 @@ pub fn summarise(run: &RunId, records: &[TimingRecord], memory_mb: u32) -> Timin
             });
         }
         let gb_s = costs.iter().map(|c| c.gb_s).sum();
+        let mut arch: Vec<&str> = costs
+            .iter()
+            .flat_map(|c| c.arch.split(','))
+            .filter(|a| !a.is_empty())
+            .collect();
+        arch.sort_unstable();
+        arch.dedup();
+        let arch = arch.join(",");
         let (s3_requests, s3_cost_usd) = s3_of(records.iter());
         costs.push(StageCost {
             stage: "run".into(),
             invocations: n,
             duration_s: costs.iter().map(|c| c.duration_s).sum(),
             gb_s,
-            cost_usd: pricing::cost_usd(gb_s, n),
+            cost_usd: costs.iter().map(|c| c.cost_usd).sum(),
+            arch,
             s3_requests,
             s3_cost_usd,
         });
@@ -333,6 +354,10 @@ fn costs_frame(c: &[StageCost]) -> PolarsResult<DataFrame> {
                 c.iter().map(|r| r.cost_usd).collect::<Vec<_>>(),
             ),
             Column::new(
+                "arch".into(),
+                c.iter().map(|r| r.arch.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
                 "s3_requests".into(),
                 c.iter().map(|r| r.s3_requests as i64).collect::<Vec<_>>(),
             ),
@@ -358,4 +383,57 @@ fn s3_of<'a>(records: impl Iterator<Item = &'a TimingRecord>) -> (u64, f64) {
         q.total(),
         pricing::s3_requests_usd(q.get, q.put, q.list, q.head),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(unit: &str, arch: Option<&str>) -> TimingRecord {
+        TimingRecord {
+            run: "r".into(),
+            stage: "param-preds".into(),
+            unit: unit.into(),
+            stock: Some("TCS".into()),
+            invoked_ms: None,
+            started_ms: 0,
+            finished_ms: 10_000,
+            read_ms: 0.0,
+            compute_ms: 10_000.0,
+            write_ms: 0.0,
+            executor: "lambda".into(),
+            memory_mb: Some(1024),
+            threads: 1,
+            cold_start: Some(false),
+            s3: None,
+            arch: arch.map(str::to_string),
+            kernels: None,
+        }
+    }
+
+    #[test]
+    fn each_unit_is_priced_at_the_architecture_it_ran_on() {
+        let run = RunId::new("r").unwrap();
+        let records = [
+            record("TCS.f5_s5_g0", Some("x86_64")),
+            record("TCS.f5_s5_g1", Some("aarch64")),
+            record("TCS.f5_s5_g2", None),
+        ];
+        let m = summarise(&run, &records, 1769);
+        let stage = &m.costs[0];
+        // 10 GB-s each: one at x86_64's price, two at arm64's (one not recorded).
+        let want = 10.0 * pricing::USD_PER_GB_SECOND_X86_64
+            + 20.0 * pricing::USD_PER_GB_SECOND
+            + 3.0 * pricing::USD_PER_REQUEST;
+        assert!((stage.gb_s - 30.0).abs() < 1e-9, "{}", stage.gb_s);
+        assert!((stage.cost_usd - want).abs() < 1e-12, "{}", stage.cost_usd);
+        assert_eq!(stage.arch, "aarch64,x86_64");
+        let total = m.costs.iter().find(|c| c.stage == "run").unwrap();
+        assert!((total.cost_usd - want).abs() < 1e-12);
+        assert_eq!(total.arch, "aarch64,x86_64");
+        // Records that do not say are priced as arm64 and named by nothing.
+        let m = summarise(&run, &records[2..], 1769);
+        assert_eq!(m.costs[0].arch, "");
+        assert!((m.costs[0].cost_usd - pricing::cost_usd(10.0, 1)).abs() < 1e-12);
+    }
 }

@@ -383,17 +383,19 @@ pub(super) fn cost_table(h: &mut String, r: &RunReport) {
         let _ = writeln!(h, "<p>{}</p>", missing("no timing record yet"));
         return;
     }
-    h.push_str("<table id=\"costs\"><thead><tr><th>stage</th><th class=\"n\">invocations</th><th class=\"n\">billed s</th><th class=\"n\">GB-s</th><th class=\"n\">cost $</th><th class=\"n\">S3 requests</th><th class=\"n\">S3 $</th></tr></thead>\n<tbody>\n");
+    h.push_str("<table id=\"costs\"><thead><tr><th>stage</th><th class=\"n\">invocations</th><th class=\"n\">billed s</th><th class=\"n\">GB-s</th><th class=\"n\">cost $</th><th>priced as</th><th class=\"n\">S3 requests</th><th class=\"n\">S3 $</th></tr></thead>\n<tbody>\n");
     for c in &r.costs {
         let _ = writeln!(
             h,
-            "<tr{}><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.1}</td><td class=\"n\">{:.5}</td><td class=\"n\" data-s3-requests=\"{}\">{}</td><td class=\"n\">{:.5}</td></tr>",
+            "<tr{}><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.1}</td><td class=\"n\">{:.5}</td><td data-arch=\"{}\">{}</td><td class=\"n\" data-s3-requests=\"{}\">{}</td><td class=\"n\">{:.5}</td></tr>",
             if c.stage == "run" { " style=\"font-weight:600\"" } else { "" },
             esc(&c.stage),
             c.invocations,
             secs(c.duration_s),
             c.gb_s,
             c.cost_usd,
+            esc(&c.arch),
+            esc(if c.arch.is_empty() { "arm64 (not recorded)" } else { &c.arch }),
             c.s3_requests,
             c.s3_requests,
             c.s3_cost_usd
