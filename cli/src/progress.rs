@@ -83,6 +83,13 @@ impl groves_orchestrator::parent::Progress for StageBars {
             .println(format!("{stage} {unit}: attempt {attempt} (after: {why})"));
     }
 
+    fn round_started(&self, round: u32, rounds: usize, settings: usize, groves: u32) {
+        let _ = self.multi.println(format!(
+            "halving round {round} (last: {}): {settings} setting(s) per stock, {groves} grove(s) each",
+            rounds - 1
+        ));
+    }
+
     fn stage_finished(
         &self,
         _stage: groves_core::stage::Stage,

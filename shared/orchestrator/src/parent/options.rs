@@ -13,6 +13,8 @@ pub trait Progress: Send + Sync {
     fn units_done(&self, _stage: Stage, _done: usize, _total: usize) {}
     fn retrying(&self, _stage: Stage, _unit: &str, _attempt: u32, _why: &str) {}
     fn stage_finished(&self, _stage: Stage, _log: &StageLog) {}
+    /// A halving search's round begins: `settings` per stock take part, each to `groves`.
+    fn round_started(&self, _round: u32, _rounds: usize, _settings: usize, _groves: u32) {}
 }
 
 /// Reports nothing.

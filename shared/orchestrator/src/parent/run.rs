@@ -126,7 +126,10 @@ impl Rounds<'_> {
     ) -> Result<Option<Stage>, StageError> {
         let run = run_id(self.spec)?;
         let mut had = 0;
-        for (r, round) in self.spec.rounds().into_iter().enumerate() {
+        let rounds = self.spec.rounds();
+        for (r, round) in rounds.iter().enumerate() {
+            self.progress
+                .round_started(r as u32, rounds.len(), round.settings, round.groves);
             let r = r as u32;
             let stocks = policy.stocks_for(Stage::ParamPreds);
             if stocks.is_empty() {
