@@ -20,7 +20,7 @@ def table(bucket, prefix, run):
 def main():
     bucket, grid, halving = sys.argv[1:4]
     db = duckdb.connect()
-    print("\nstage costs (compute of every unit; GB-s and $ at the run's memory, arm64 price)")
+    print("\nstage costs (compute of every unit: GB-s at the run's memory; $ at the price of the architecture each unit ran on)")
     print(f"{'stage':<16}{'grid units':>11}{'grid GB-s':>11}{'halving units':>15}{'halving GB-s':>14}{'saved':>8}")
     rows = {}
     for run in (grid, halving):

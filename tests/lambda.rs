@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest;
 use groves_core::ids::{RunId, Symbol};
 use groves_core::layout::{self, Split, Unit};
-use groves_core::spec::RunSpec;
+use groves_core::spec::{RunSpec, SearchMethod};
 use groves_data::table::from_parquet;
 use groves_serving::request::parse_query;
 use groves_serving::{CacheOptions, ModelCache};
@@ -187,6 +187,7 @@ async fn the_whole_search_under_the_lambda_emulator_equals_the_local_run() {
             column.str().unwrap().get(0).unwrap().to_string()
         };
         assert_eq!(text("executor"), "lambda", "{}", m.key);
+        assert_eq!(text("arch"), std::env::consts::ARCH, "{}", m.key);
         let stage = text("stage");
         let mb = df
             .column("memory_mb")
@@ -276,6 +277,40 @@ async fn the_whole_search_under_the_lambda_emulator_equals_the_local_run() {
         url_event("GET", &format!("stock=NOSUCH&prices={prices}"), None),
     );
     assert_eq!(status, 404, "{body}");
+
+    // A halving search through the emulator: its rounds' events reach the functions (pred-mses
+    // with its round) and leave the tables the local runner leaves.
+    let halving = RunSpec {
+        run: Some(RunId::new("emu-halving").unwrap()),
+        search: SearchMethod::Halving,
+        ..small_spec()
+    };
+    let mut event = serde_json::to_value(&halving).unwrap();
+    event["bucket"] = json!("emu-bucket");
+    let event_file = write_json(dir.path(), "halving.json", &event);
+    emulator
+        .invoke("parent", &event_file)
+        .unwrap_or_else(|e| panic!("the halving parent failed: {e}\n{}", emulator.logs()));
+    drive_locally(local.clone(), &halving, None)
+        .await
+        .check()
+        .unwrap();
+    let halving_results: Vec<String> = results
+        .iter()
+        .map(|p| format!("{p}run=emu-halving/"))
+        .collect();
+    let prefixes: Vec<&str> = halving_results.iter().map(String::as_str).collect();
+    let a = only(snapshot(s3.as_ref(), &[]).await, &prefixes);
+    let b = only(snapshot(local.as_ref(), &[]).await, &prefixes);
+    assert!(
+        a.keys().any(|k| k.ends_with("round-1.parquet")),
+        "{:?}",
+        a.keys()
+    );
+    assert_same(&a, &b, "halving: Lambda emulator vs local");
+    // Rounds 4 × 1 and 2 × 2: six more search groves, a pred-mses per round.
+    assert_eq!(events_handled(&emulator, "param-preds"), grid_units + 4 + 2);
+    assert_eq!(events_handled(&emulator, "pred-mses"), 1 + 2);
 }
 
 /// An S3 notification as S3 sends it, for `key` (form-encoded) in `bucket`.
