@@ -181,6 +181,34 @@ PARTITIONED BY (run string, stock string)
 STORED AS PARQUET
 LOCATION 's3://groves-data/test_forecast/';
 
+-- Every unit's timing record of a run in one file (timing-metrics gathers them; its own record is
+-- not in it): the `timings` table without a file per unit, cheaper to scan for a large run.
+CREATE EXTERNAL TABLE IF NOT EXISTS groves.timing_units (
+  stage string,
+  unit string,
+  stock string,
+  invoked_at timestamp,
+  started_at timestamp,
+  finished_at timestamp,
+  read_ms double,
+  compute_ms double,
+  write_ms double,
+  executor string,
+  memory_mb bigint,
+  threads bigint,
+  cold_start boolean,
+  s3_get bigint,
+  s3_put bigint,
+  s3_list bigint,
+  s3_head bigint,
+  s3_delete bigint,
+  arch string,
+  kernels string
+)
+PARTITIONED BY (run string)
+STORED AS PARQUET
+LOCATION 's3://groves-data/timing_metrics/units/';
+
 -- Per stage: read / compute / write seconds as it happened, fully parallel and sequential.
 CREATE EXTERNAL TABLE IF NOT EXISTS groves.timing_views (
   stage string,

@@ -75,6 +75,7 @@ async fn the_athena_ddl_and_queries_run_in_duckdb_over_a_real_run() {
             "test_preds",
             "test_mse",
             "test_forecast",
+            "timing_units",
             "timing_views",
             "timing_costs",
             "live_forecasts",
