@@ -51,6 +51,13 @@ pub fn render(r: &RunReport) -> String {
     h.push_str("<main>\n");
     across_stocks(&mut h, r);
     h.push_str("<h2 id=\"stocks-detail\">Per stock</h2>\n");
+    if r.stocks.len() > sections::OPEN_SECTIONS_UP_TO {
+        let _ = writeln!(
+            h,
+            "<p class=\"sub\" data-folded=\"\">{} stocks: each section is folded to its line (those that did not finish stay open); open one there or from the table above.</p>",
+            r.stocks.len()
+        );
+    }
     for s in &r.stocks {
         stock_section(&mut h, r, s);
     }
@@ -58,4 +65,67 @@ pub fn render(r: &RunReport) -> String {
     what_the_run_was(&mut h, r, &run);
     let _ = write!(h, "</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n");
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StockRow;
+    use groves_core::spec::RunSpec;
+
+    fn stock(name: &str, status: &str) -> StockRow {
+        StockRow {
+            stock: name.into(),
+            settings: Vec::new(),
+            feat: None,
+            samp: None,
+            validation_mse: None,
+            test_mse: None,
+            naive_mse: None,
+            skill_ratio: None,
+            rows_test: None,
+            missing_final: String::new(),
+            status: status.into(),
+            data: None,
+            forecast: None,
+            live: None,
+        }
+    }
+
+    fn report(n: usize) -> RunReport {
+        let mut stocks: Vec<StockRow> =
+            (0..n).map(|i| stock(&format!("S{i:03}"), "done")).collect();
+        stocks[1].status = "scored".into();
+        RunReport {
+            spec: RunSpec::default(),
+            stocks,
+            views: Vec::new(),
+            costs: Vec::new(),
+            stages: Vec::new(),
+            timing_final: false,
+            prices: "",
+            invocations: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn many_stocks_fold_their_sections_but_those_that_did_not_finish() {
+        let page = render(&report(sections::OPEN_SECTIONS_UP_TO + 1));
+        assert_eq!(page.matches("<details open>").count(), 1);
+        assert_eq!(
+            page.matches("<details>").count(),
+            sections::OPEN_SECTIONS_UP_TO
+        );
+        let open = page.find("<details open>").unwrap();
+        let s001 = page.find("data-stock-section=\"S001\"").unwrap();
+        assert!(
+            open > s001,
+            "the unfinished stock's section is the open one"
+        );
+        assert!(page.contains("data-folded"));
+        // A few stocks: every section open, no note.
+        let page = render(&report(3));
+        assert_eq!(page.matches("<details open>").count(), 3);
+        assert!(!page.contains("data-folded"));
+    }
 }

@@ -123,12 +123,19 @@ pub(super) fn status_html(s: &StockRow) -> String {
 
 // ---------------------------------------------------------------- per stock
 
+/// Runs with more stocks than this show each stock's section folded (its summary line), all
+/// but the stocks that did not finish: at the original's hundred stocks, a page of open
+/// sections is a long scroll past what the table above already says.
+pub(super) const OPEN_SECTIONS_UP_TO: usize = 12;
+
 pub(super) fn stock_section(h: &mut String, r: &RunReport, s: &StockRow) {
+    let open = r.stocks.len() <= OPEN_SECTIONS_UP_TO || s.status != "done";
     let _ = write!(
         h,
-        "<section class=\"card\" id=\"stock-{0}\" data-stock-section=\"{0}\">\n<h3>{0} <span class=\"sub\">· {1}</span></h3>\n<div class=\"stock-grid\">\n",
+        "<section class=\"card\" id=\"stock-{0}\" data-stock-section=\"{0}\">\n<details{2}><summary><h3>{0} <span class=\"sub\">· {1}</span></h3></summary>\n<div class=\"stock-grid\">\n",
         esc(&s.stock),
-        esc(&s.status)
+        esc(&s.status),
+        if open { " open" } else { "" }
     );
     heat_map(h, r, s);
     scores(h, s);
@@ -137,7 +144,7 @@ pub(super) fn stock_section(h: &mut String, r: &RunReport, s: &StockRow) {
     if let Some(live) = &s.live {
         live_section(h, &s.stock, live);
     }
-    h.push_str("</section>\n");
+    h.push_str("</details>\n</section>\n");
 }
 
 /// The stock's live forecasts: forecast vs actual vs naive over the last realised minutes, the

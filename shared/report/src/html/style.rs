@@ -7,6 +7,7 @@ header{padding-top:18px}
 h1{font-size:22px;margin:0 0 4px}
 h2{font-size:18px;margin:28px 0 8px;border-bottom:2px solid #d7dbe0;padding-bottom:4px}
 h3{font-size:16px;margin:0 0 8px}
+summary{cursor:pointer}summary h3{display:inline}
 .sub{color:#5a6570}
 .card{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:14px 16px;margin:12px 0}
 .badges span{display:inline-block;margin:4px 6px 0 0;padding:2px 9px;border-radius:10px;background:#e8ecf0}
@@ -34,6 +35,9 @@ ul.failures li{margin:2px 0}
 
 /// Sorts a `table.sortable` by the clicked column: numbers by `data-v`, missing values last.
 pub(super) const SCRIPT: &str = r#"
+function unfold(){var t=location.hash&&document.getElementById(location.hash.slice(1));
+  var d=t&&t.querySelector("details");if(d)d.open=true;}
+window.addEventListener("hashchange",unfold);unfold();
 document.querySelectorAll("table.sortable").forEach(function(t){
   t.querySelectorAll("th").forEach(function(th,i){
     th.addEventListener("click",function(){
