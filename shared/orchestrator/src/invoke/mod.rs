@@ -9,6 +9,8 @@
 mod faults;
 mod local;
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -53,6 +55,13 @@ pub trait Invoker: Send + Sync {
 
     /// Hands one unit's event over and returns; it does not wait for the unit to finish.
     async fn invoke(&self, stage: Stage, unit: &str, event: Value) -> Result<(), InvokeError>;
+
+    /// Returns once a unit this invoker ran may have finished, or after `at_most`: when the
+    /// parent lists the store again. Only a hint; what finished is still read from the store.
+    /// By default it just waits `at_most` (Lambda tells the parent nothing).
+    async fn wait_for_news(&self, at_most: Duration) {
+        tokio::time::sleep(at_most).await;
+    }
 
     /// Hand-overs that failed in the background since the last call.
     fn take_failures(&self) -> Vec<HandoffFailure> {

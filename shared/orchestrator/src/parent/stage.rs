@@ -226,7 +226,7 @@ pub(super) async fn run_stage(
             }
         }
 
-        tokio::time::sleep(poll).await;
+        invoker.wait_for_news(poll).await;
         let (done_now, failed_now) = status(store, &run, stage).await?;
         let handoff: HashMap<String, HandoffFailure> = invoker
             .take_failures()
