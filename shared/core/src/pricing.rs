@@ -42,9 +42,10 @@ pub fn gb_seconds(duration_ms: f64, memory_mb: u32) -> f64 {
     duration_ms.max(0.0).ceil() / 1000.0 * f64::from(memory_mb) / 1024.0
 }
 
-/// Estimated cost of `requests` invocations totalling `gb_s` on arm64.
-pub fn cost_usd(gb_s: f64, requests: u64) -> f64 {
-    gb_s * USD_PER_GB_SECOND + requests as f64 * USD_PER_REQUEST
+/// Estimated cost of `requests` invocations totalling `gb_s` on `arch` (see
+/// [`usd_per_gb_second`]).
+pub fn cost_usd(gb_s: f64, requests: u64, arch: Option<&str>) -> f64 {
+    gb_s * usd_per_gb_second(arch) + requests as f64 * USD_PER_REQUEST
 }
 
 #[cfg(test)]
@@ -55,7 +56,7 @@ mod tests {
     fn one_second_at_one_gb() {
         assert_eq!(gb_seconds(1000.0, 1024), 1.0);
         assert_eq!(gb_seconds(0.2, 1024), 0.001);
-        let c = cost_usd(1.0, 1_000_000);
+        let c = cost_usd(1.0, 1_000_000, None);
         assert!((c - (0.0000133334 + 0.2)).abs() < 1e-12, "{c}");
         assert_eq!(usd_per_gb_second(Some("x86_64")), 0.0000166667);
         assert_eq!(usd_per_gb_second(Some("aarch64")), USD_PER_GB_SECOND);

@@ -359,12 +359,14 @@ impl RunSpec {
         let halving = match self.search {
             SearchMethod::Grid => String::new(),
             SearchMethod::Halving => format!(
-                " · halving {}",
+                " · halving {} ({} of {} groves)",
                 self.rounds()
                     .iter()
                     .map(|r| format!("{}×{}", r.settings, r.groves))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                self.search_groves(),
+                self.grid().len() as u64 * u64::from(self.groves)
             ),
         };
         format!(
@@ -427,7 +429,9 @@ mod tests {
         let original = spec(vec![5, 7, 9], vec![5, 15, 25], 3, SearchMethod::Halving);
         assert_eq!(rounds(&original), [(9, 1), (5, 2), (3, 3)]);
         assert_eq!(original.search_groves(), 9 + 5 + 3);
-        assert!(original.summary().contains("halving 9×1, 5×2, 3×3"));
+        assert!(original
+            .summary()
+            .contains("halving 9×1, 5×2, 3×3 (17 of 27 groves)"));
         let grid = spec(vec![5, 7, 9], vec![5, 15, 25], 3, SearchMethod::Grid);
         assert_eq!(rounds(&grid), [(9, 3)]);
         assert_eq!(grid.search_groves(), 27);

@@ -78,6 +78,28 @@ pub struct StockRow {
     pub live: Option<LiveView>,
 }
 
+impl StockRow {
+    /// A row with nothing known yet but its status.
+    pub fn new(stock: &str, status: &str) -> StockRow {
+        StockRow {
+            stock: stock.to_string(),
+            settings: Vec::new(),
+            feat: None,
+            samp: None,
+            validation_mse: None,
+            test_mse: None,
+            naive_mse: None,
+            skill_ratio: None,
+            rows_test: None,
+            missing_final: String::new(),
+            status: status.to_string(),
+            data: None,
+            forecast: None,
+            live: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunReport {
     pub spec: RunSpec,
@@ -137,22 +159,7 @@ async fn stock_row(
     spec: &RunSpec,
     stock: &Symbol,
 ) -> Result<StockRow> {
-    let mut row = StockRow {
-        stock: stock.to_string(),
-        settings: Vec::new(),
-        feat: None,
-        samp: None,
-        validation_mse: None,
-        test_mse: None,
-        naive_mse: None,
-        skill_ratio: None,
-        rows_test: None,
-        missing_final: String::new(),
-        status: "not started".into(),
-        data: None,
-        forecast: None,
-        live: None,
-    };
+    let mut row = StockRow::new(stock.as_str(), "not started");
     row.data = data_file(store, run, stock).await?;
     row.live = live_view(store, stock).await.map_err(|e| match e {
         groves_live::LiveError::Store(e) => StageError::Store(e),

@@ -184,21 +184,18 @@ pub fn summarise(run: &RunId, records: &[TimingRecord], memory_mb: u32) -> Timin
             pricing::gb_seconds(r.duration_ms(), r.memory_mb.unwrap_or(memory_mb))
         };
         let gb_s: f64 = rs.iter().map(|r| gb_s_of(r)).sum();
-        let compute_usd: f64 = rs
+        let cost_usd: f64 = rs
             .iter()
-            .map(|r| gb_s_of(r) * pricing::usd_per_gb_second(r.arch.as_deref()))
+            .map(|r| pricing::cost_usd(gb_s_of(r), 1, r.arch.as_deref()))
             .sum();
-        let mut arch: Vec<&str> = rs.iter().filter_map(|r| r.arch.as_deref()).collect();
-        arch.sort_unstable();
-        arch.dedup();
         let (s3_requests, s3_cost_usd) = s3_of(rs.iter().copied());
         costs.push(StageCost {
             stage: stage.to_string(),
             invocations: n,
             duration_s: s(sum(&TimingRecord::duration_ms)),
             gb_s,
-            cost_usd: compute_usd + n as f64 * pricing::USD_PER_REQUEST,
-            arch: arch.join(","),
+            cost_usd,
+            arch: arch_list(rs.iter().filter_map(|r| r.arch.as_deref())),
             s3_requests,
             s3_cost_usd,
         });
@@ -224,14 +221,7 @@ pub fn summarise(run: &RunId, records: &[TimingRecord], memory_mb: u32) -> Timin
             });
         }
         let gb_s = costs.iter().map(|c| c.gb_s).sum();
-        let mut arch: Vec<&str> = costs
-            .iter()
-            .flat_map(|c| c.arch.split(','))
-            .filter(|a| !a.is_empty())
-            .collect();
-        arch.sort_unstable();
-        arch.dedup();
-        let arch = arch.join(",");
+        let arch = arch_list(costs.iter().flat_map(|c| c.arch.split(',')));
         let (s3_requests, s3_cost_usd) = s3_of(records.iter());
         costs.push(StageCost {
             stage: "run".into(),
@@ -250,6 +240,14 @@ pub fn summarise(run: &RunId, records: &[TimingRecord], memory_mb: u32) -> Timin
         costs,
         prices: pricing::PRICES_NOTE,
     }
+}
+
+/// Distinct architectures, sorted, comma-separated (empty names left out).
+fn arch_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let mut v: Vec<&str> = names.filter(|a| !a.is_empty()).collect();
+    v.sort_unstable();
+    v.dedup();
+    v.join(",")
 }
 
 /// The unit of work, as its Lambda function and the in-process pool run it.
@@ -434,6 +432,6 @@ mod tests {
         // Records that do not say are priced as arm64 and named by nothing.
         let m = summarise(&run, &records[2..], 1769);
         assert_eq!(m.costs[0].arch, "");
-        assert!((m.costs[0].cost_usd - pricing::cost_usd(10.0, 1)).abs() < 1e-12);
+        assert!((m.costs[0].cost_usd - pricing::cost_usd(10.0, 1, None)).abs() < 1e-12);
     }
 }

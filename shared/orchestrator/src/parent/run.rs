@@ -48,6 +48,7 @@ pub async fn drive_run(
         }
         if halving && stage == Stage::ParamPreds {
             let rounds = Rounds {
+                run: &run,
                 store,
                 invoker,
                 spec: &spec,
@@ -108,6 +109,7 @@ pub async fn drive_run(
 /// The rounds of a halving search: each round's param-preds (the round's settings, the groves
 /// it adds), then its pred-mses, whose table decides the next round's settings.
 struct Rounds<'a> {
+    run: &'a groves_core::ids::RunId,
     store: &'a dyn Store,
     invoker: &'a dyn Invoker,
     spec: &'a RunSpec,
@@ -124,7 +126,6 @@ impl Rounds<'_> {
         policy: &mut StockPolicy,
         logs: &mut Vec<StageLog>,
     ) -> Result<Option<Stage>, StageError> {
-        let run = run_id(self.spec)?;
         let mut had = 0;
         let rounds = self.spec.rounds();
         for (r, round) in rounds.iter().enumerate() {
@@ -137,7 +138,7 @@ impl Rounds<'_> {
             }
             let mut plan = Vec::with_capacity(stocks.len());
             for stock in stocks {
-                let settings = round_settings(self.store, &run, self.spec, &stock, r).await?;
+                let settings = round_settings(self.store, self.run, self.spec, &stock, r).await?;
                 plan.push((stock, settings));
             }
             let units = param_preds_units(self.spec, &plan, had..round.groves, self.bucket)?;
@@ -181,7 +182,7 @@ impl Rounds<'_> {
         match ran {
             StageRun::Paused => Ok(false),
             StageRun::Finished(log) => {
-                policy.after(&run_id(self.spec)?, stage, &log)?;
+                policy.after(self.run, stage, &log)?;
                 logs.push(log);
                 Ok(true)
             }

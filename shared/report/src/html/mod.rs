@@ -73,28 +73,10 @@ mod tests {
     use crate::StockRow;
     use groves_core::spec::RunSpec;
 
-    fn stock(name: &str, status: &str) -> StockRow {
-        StockRow {
-            stock: name.into(),
-            settings: Vec::new(),
-            feat: None,
-            samp: None,
-            validation_mse: None,
-            test_mse: None,
-            naive_mse: None,
-            skill_ratio: None,
-            rows_test: None,
-            missing_final: String::new(),
-            status: status.into(),
-            data: None,
-            forecast: None,
-            live: None,
-        }
-    }
-
     fn report(n: usize) -> RunReport {
-        let mut stocks: Vec<StockRow> =
-            (0..n).map(|i| stock(&format!("S{i:03}"), "done")).collect();
+        let mut stocks: Vec<StockRow> = (0..n)
+            .map(|i| StockRow::new(&format!("S{i:03}"), "done"))
+            .collect();
         stocks[1].status = "scored".into();
         RunReport {
             spec: RunSpec::default(),
