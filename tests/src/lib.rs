@@ -1,6 +1,8 @@
 //! Harness for the integration tests: a real S3-compatible server (moto) on 127.0.0.1, S3
 //! clients pointed at it, and sample raw files from the generator.
 
+pub mod proxy;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -290,18 +292,31 @@ pub struct Function {
 /// Everything is killed on drop; each process logs to a file in `log_dir`.
 pub struct LambdaEmulator {
     children: Vec<Child>,
+    /// Each function process: its name, instance number, memory size, index in `children`.
+    instances: Vec<(&'static str, usize, u32, usize)>,
+    bin_dir: PathBuf,
+    env: Vec<(String, String)>,
     pub port: u16,
     pub log_dir: tempfile::TempDir,
 }
 
 impl LambdaEmulator {
     /// `env` reaches every function (region, credentials, endpoints: the emulator passes nothing
-    /// of its own, see ../shared/LOCAL-AWS.md).
+    /// of its own, see ../shared/LOCAL-AWS.md). The functions invoke each other through the
+    /// emulator, unless `env` sets `AWS_ENDPOINT_URL_LAMBDA` (e.g. to a fault proxy in front of
+    /// it, whose upstream is a port given to [`LambdaEmulator::start_on`]).
     pub fn start(bin_dir: &Path, functions: &[Function], env: &[(&str, String)]) -> LambdaEmulator {
-        let port = free_port();
+        LambdaEmulator::start_on(free_port(), bin_dir, functions, env)
+    }
+
+    pub fn start_on(
+        port: u16,
+        bin_dir: &Path,
+        functions: &[Function],
+        env: &[(&str, String)],
+    ) -> LambdaEmulator {
         let log_dir = tempfile::tempdir().expect("log dir");
-        let logs = log_dir.path().to_path_buf();
-        let log = |name: &str| std::fs::File::create(logs.join(name)).expect("log file");
+        let log = |name: &str| std::fs::File::create(log_dir.path().join(name)).expect("log file");
         let watch = Command::new("cargo-lambda")
             .current_dir(workspace_root())
             .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P"])
@@ -310,32 +325,80 @@ impl LambdaEmulator {
             .stderr(log("watch.err"))
             .spawn()
             .expect("cannot start cargo lambda watch: install it with pip install cargo-lambda (scripts/test.sh does)");
+        let mut env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        if !env.iter().any(|(k, _)| k == "AWS_ENDPOINT_URL_LAMBDA") {
+            env.push((
+                "AWS_ENDPOINT_URL_LAMBDA".into(),
+                format!("http://127.0.0.1:{port}"),
+            ));
+        }
         let mut emulator = LambdaEmulator {
             children: vec![watch],
+            instances: Vec::new(),
+            bin_dir: bin_dir.to_path_buf(),
+            env,
             port,
             log_dir,
         };
         wait_for_port(port, "cargo lambda watch");
         for f in functions {
             for i in 0..f.instances {
-                let child = Command::new(bin_dir.join(f.name))
-                    .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-                    .env("AWS_ENDPOINT_URL_LAMBDA", emulator.endpoint())
-                    .env(
-                        "AWS_LAMBDA_RUNTIME_API",
-                        format!("{}/.rt/{}", emulator.endpoint(), f.name),
-                    )
-                    .env("AWS_LAMBDA_FUNCTION_NAME", f.name)
-                    .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-                    .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", f.memory_mb.to_string())
-                    .stdout(log(&format!("{}.{i}.log", f.name)))
-                    .stderr(log(&format!("{}.{i}.err", f.name)))
-                    .spawn()
-                    .unwrap_or_else(|e| panic!("cannot start {}: {e}", f.name));
+                let child = emulator.spawn_function(f.name, i, f.memory_mb);
+                let index = emulator.children.len();
+                emulator.instances.push((f.name, i, f.memory_mb, index));
                 emulator.children.push(child);
             }
         }
         emulator
+    }
+
+    fn spawn_function(&self, name: &str, instance: usize, memory_mb: u32) -> Child {
+        // Appended to: a replaced instance's log follows the one it replaced.
+        let log = |file: String| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.log_dir.path().join(file))
+                .expect("log file")
+        };
+        Command::new(self.bin_dir.join(name))
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("{}/.rt/{name}", self.endpoint()),
+            )
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string())
+            .stdout(log(format!("{name}.{instance}.log")))
+            .stderr(log(format!("{name}.{instance}.err")))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"))
+    }
+
+    /// The process ids of a function's instances, by instance number.
+    pub fn pids(&self, function: &str) -> Vec<u32> {
+        self.instances
+            .iter()
+            .filter(|(n, ..)| *n == function)
+            .map(|&(.., c)| self.children[c].id())
+            .collect()
+    }
+
+    /// `kill -9` of one instance of `function`, and a fresh process in its place (as Lambda
+    /// replaces an execution environment that died).
+    pub fn kill_and_replace(&mut self, function: &str, instance: usize) {
+        let &(name, i, memory_mb, c) = self
+            .instances
+            .iter()
+            .find(|(n, i, ..)| *n == function && *i == instance)
+            .unwrap_or_else(|| panic!("no instance {instance} of {function}"));
+        let _ = self.children[c].kill();
+        let _ = self.children[c].wait();
+        self.children[c] = self.spawn_function(name, i, memory_mb);
     }
 
     pub fn endpoint(&self) -> String {

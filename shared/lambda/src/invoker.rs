@@ -72,6 +72,68 @@ impl LambdaInvoker {
     pub fn function_name(&self, stage: Stage) -> &str {
         self.names.get(stage)
     }
+
+    /// One `Event` invoke of `stage`'s function whose answer is waited for, up to `within`:
+    /// Ok(true) when Lambda accepted it, Ok(false) when no answer came in time (an emulator runs
+    /// an `Event` invoke to its end before it answers; the call goes on in the background), Err
+    /// when it was refused (`throttled` says whether by throttling). For the one hand-over no
+    /// later listing would notice: the parent passing a run on to its next invocation.
+    pub async fn invoke_confirmed(
+        &self,
+        stage: Stage,
+        unit: &str,
+        event: &Value,
+        within: std::time::Duration,
+    ) -> Result<bool, InvokeError> {
+        let name = self.names.get(stage).to_string();
+        let err = |message: String, throttled: bool| InvokeError {
+            invoker: format!("Lambda function {name:?}"),
+            stage,
+            unit: unit.to_string(),
+            message,
+            throttled,
+        };
+        let payload = serde_json::to_vec(event).map_err(|e| err(e.to_string(), false))?;
+        let call = self
+            .client
+            .invoke()
+            .function_name(&name)
+            .invocation_type(InvocationType::Event)
+            .payload(Blob::new(payload));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let outcome = match call.send().await {
+                Ok(out) => match out.function_error() {
+                    Some(fe) => Err((format!("function error: {fe}"), false)),
+                    None => Ok(()),
+                },
+                Err(e) => Err((
+                    aws_sdk_lambda::error::DisplayErrorContext(&e).to_string(),
+                    is_throttle(&e),
+                )),
+            };
+            // The receiver is gone when the answer came too late: nothing waits for it then.
+            let _ = tx.send(outcome);
+        });
+        match tokio::time::timeout(within, rx).await {
+            Err(_) => Ok(false),
+            Ok(Err(_)) => Err(err("the invoke task ended without an answer".into(), false)),
+            Ok(Ok(Ok(()))) => Ok(true),
+            Ok(Ok(Err((message, throttled)))) => Err(err(message, throttled)),
+        }
+    }
+}
+
+/// Whether an invoke was refused by throttling (429 `TooManyRequestsException`).
+fn is_throttle(
+    e: &aws_sdk_lambda::error::SdkError<
+        aws_sdk_lambda::operation::invoke::InvokeError,
+        aws_sdk_lambda::config::http::HttpResponse,
+    >,
+) -> bool {
+    e.as_service_error()
+        .is_some_and(|se| se.is_too_many_requests_exception())
+        || e.raw_response().is_some_and(|r| r.status().as_u16() == 429)
 }
 
 #[async_trait]
@@ -124,10 +186,7 @@ impl Invoker for LambdaInvoker {
                     None => return,
                 },
                 Err(e) => {
-                    let throttled = e
-                        .as_service_error()
-                        .is_some_and(|se| se.is_too_many_requests_exception())
-                        || e.raw_response().is_some_and(|r| r.status().as_u16() == 429);
+                    let throttled = is_throttle(&e);
                     (
                         aws_sdk_lambda::error::DisplayErrorContext(&e).to_string(),
                         throttled,

@@ -46,6 +46,40 @@ impl Backoff {
     }
 }
 
+/// Stragglers: a unit whose process died (a Lambda environment lost mid-run, a killed instance)
+/// never reports, and `unit_timeout_s` (15 minutes by default) is long to wait for it. Once
+/// [`Stragglers::SAMPLES`] units of the stage have finished, a unit silent for
+/// [`Stragglers::FACTOR`] × the slowest of them (at least [`Stragglers::FLOOR_MS`]) is presumed
+/// lost and invoked again, while it has attempts left; its last attempt waits the full
+/// timeout. A unit that was only slow finishes twice with the same bytes.
+#[derive(Default)]
+struct Stragglers {
+    finished: usize,
+    slowest_ms: i64,
+}
+
+impl Stragglers {
+    const SAMPLES: usize = 10;
+    const FACTOR: i64 = 4;
+    const FLOOR_MS: i64 = 30_000;
+
+    fn finished(&mut self, took_ms: i64) {
+        self.finished += 1;
+        self.slowest_ms = self.slowest_ms.max(took_ms);
+    }
+
+    /// How long a unit may stay silent: `timeout_ms`, or less when it has attempts left and
+    /// enough of the stage has finished to know how long a unit takes.
+    fn limit_ms(&self, timeout_ms: i64, attempts_left: bool) -> i64 {
+        if !attempts_left || self.finished < Self::SAMPLES {
+            return timeout_ms;
+        }
+        (self.slowest_ms * Self::FACTOR)
+            .max(Self::FLOOR_MS)
+            .min(timeout_ms)
+    }
+}
+
 struct UnitState {
     unit: Unit,
     name: String,
@@ -147,6 +181,7 @@ pub(super) async fn run_stage(
     let mut poll = opts.poll_min;
     let mut failed_seen: BTreeSet<String> = failed_now;
     let mut backoff = Backoff::default();
+    let mut stragglers = Stragglers::default();
 
     loop {
         // Hand over what may run now, oldest first, keeping at most `capacity` in flight.
@@ -238,6 +273,9 @@ pub(super) async fn run_stage(
         let now = clock.now_ms();
         for s in states.iter_mut() {
             if done_now.contains(&s.name) {
+                if let Some(since) = s.in_flight_since {
+                    stragglers.finished(now - since);
+                }
                 if s.attempts > 1 {
                     log.retried.insert(s.name.clone(), s.attempts);
                 }
@@ -261,11 +299,23 @@ pub(super) async fn run_stage(
                 Some(failure_message(store, &key).await)
             } else if let Some(f) = handoff.get(&s.name) {
                 Some(f.message.clone())
-            } else if now - since > timeout_ms {
-                Some(format!(
-                    "no report within {} s of its invocation",
-                    spec.unit_timeout_s
-                ))
+            } else if now - since > stragglers.limit_ms(timeout_ms, s.attempts < spec.max_attempts)
+            {
+                let limit = stragglers.limit_ms(timeout_ms, s.attempts < spec.max_attempts);
+                Some(if limit < timeout_ms {
+                    format!(
+                        "no report within {:.1} s of its invocation ({}× the slowest of the \
+                         stage's {} finished units): presumed lost",
+                        limit as f64 / 1e3,
+                        Stragglers::FACTOR,
+                        stragglers.finished
+                    )
+                } else {
+                    format!(
+                        "no report within {} s of its invocation",
+                        spec.unit_timeout_s
+                    )
+                })
             } else {
                 None
             };
@@ -307,6 +357,39 @@ pub(super) async fn run_stage(
 #[cfg(test)]
 mod backoff_tests {
     use super::*;
+
+    #[test]
+    fn a_silent_unit_is_presumed_lost_after_four_times_the_slowest_once_ten_finished() {
+        let mut st = Stragglers::default();
+        let full = 900_000;
+        for took in [
+            1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 9_000,
+        ] {
+            st.finished(took);
+        }
+        assert_eq!(
+            st.limit_ms(full, true),
+            full,
+            "nine are not enough to judge"
+        );
+        st.finished(20_000);
+        assert_eq!(st.limit_ms(full, true), 80_000);
+        assert_eq!(
+            st.limit_ms(full, false),
+            full,
+            "the last attempt waits it all"
+        );
+        assert_eq!(
+            st.limit_ms(60_000, true),
+            60_000,
+            "never beyond the timeout"
+        );
+        let mut quick = Stragglers::default();
+        for _ in 0..10 {
+            quick.finished(50);
+        }
+        assert_eq!(quick.limit_ms(full, true), Stragglers::FLOOR_MS);
+    }
 
     #[test]
     fn the_wait_doubles_to_a_minute_and_starts_again_after_progress() {
