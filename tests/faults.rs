@@ -305,6 +305,21 @@ async fn throttling_duplicates_killed_units_and_a_sliced_parent_under_the_lambda
         })
         .sum::<usize>();
     assert!(parents >= 2, "the parent was re-invoked: {parents} events");
+    // Each parent invocation is billed once, however often it recorded itself.
+    let billed: Vec<groves_core::timing::ParentInvocation> = serde_json::from_slice(
+        &bucket
+            .get(&layout::parent_invocations_key(&run))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(billed.len() >= 2, "{billed:?}");
+    assert!(
+        billed
+            .windows(2)
+            .all(|w| w[0].started_ms < w[1].started_ms && w[0].ended_ms <= w[1].started_ms),
+        "{billed:?}"
+    );
     // A hand-over to the next parent met the throttling and was waited out, not lost.
     let parent_logs: String = std::fs::read_dir(emulator.log_dir.path())
         .unwrap()

@@ -207,6 +207,39 @@ async fn the_whole_search_under_the_lambda_emulator_equals_the_local_run() {
             .unwrap()
             .is_some());
     }
+    // The parent's own invocations are billed: a `parent` row at its memory size.
+    let costs = from_parquet(
+        &s3.get(&layout::timing_metrics_key(&run, "costs"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let stages: Vec<String> = costs
+        .column("stage")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|x| x.unwrap().to_string())
+        .collect();
+    let at = stages
+        .iter()
+        .position(|s| s == "parent")
+        .expect("a parent row");
+    let gb_s = costs
+        .column("gb_s")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .get(at)
+        .unwrap();
+    assert!(gb_s > 0.0, "{costs}");
+    let parent_log: Vec<groves_core::timing::ParentInvocation> =
+        serde_json::from_slice(&s3.get(&layout::parent_invocations_key(&run)).await.unwrap())
+            .unwrap();
+    assert!(parent_log
+        .iter()
+        .all(|p| p.memory_mb == 512 && p.ended_ms >= p.started_ms));
     // Children reached through the emulator: one event per unit (no unit ran twice).
     let grid_units = 2 * 2 * 2;
     assert_eq!(events_handled(&emulator, "param-preds"), grid_units);

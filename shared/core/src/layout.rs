@@ -84,6 +84,11 @@ pub fn run_manifest_key(run: &RunId) -> String {
 
 /// `runs/run=<run>/stages/<stage>.json`: what the parent saw of one stage (attempts, failures);
 /// `<stage>.round-<r>.json` for one round of a halving search.
+/// `runs/run=<run>/parent.json`: the Lambda parent's invocations so far (what it is billed for).
+pub fn parent_invocations_key(run: &RunId) -> String {
+    format!("{RUNS_PREFIX}run={run}/parent.json")
+}
+
 pub fn stage_log_key(run: &RunId, stage: &str, round: Option<u32>) -> String {
     match round {
         None => format!("{RUNS_PREFIX}run={run}/stages/{stage}.json"),

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where a unit of work ran.
 pub fn executor() -> &'static str {
@@ -116,4 +116,14 @@ impl TimingRecord {
 /// Milliseconds since `t`, as a float for sub-millisecond stages.
 pub fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// One invocation of the Lambda parent: from its start to its pause, or to the start of the
+/// timing-metrics stage (its last seconds, the report, come after the tables are made).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParentInvocation {
+    pub started_ms: i64,
+    pub ended_ms: i64,
+    pub memory_mb: u32,
+    pub arch: String,
 }

@@ -141,6 +141,10 @@ async fn handle(
                 stop_at: stop_at(deadline, slice()),
                 poll_min: poll_min(),
                 poll_max: Duration::from_secs(5).max(poll_min()),
+                // Lambda bills the parent too: its invocations join the cost tables.
+                bill_parent_mb: std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+                    .ok()
+                    .and_then(|v| v.parse().ok()),
             };
             match drive_run(&store, invoker, &spec, &bucket, &opts, &Quiet).await? {
                 DriveOutcome::Finished(outcome) => {

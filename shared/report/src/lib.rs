@@ -333,7 +333,11 @@ pub async fn load(store: &dyn Store, run: &RunId) -> Result<RunReport> {
             &b.unit,
         ))
     });
-    let metrics = summarise(run, &records, spec.memory_mb);
+    let mut metrics = summarise(run, &records, spec.memory_mb);
+    groves_stages::timing_metrics::bill_parent(
+        &mut metrics,
+        &groves_stages::timing_metrics::read_parent_invocations(store, run).await?,
+    );
     Ok(RunReport {
         spec,
         stocks,

@@ -14,7 +14,7 @@ use groves_core::layout::{self, Unit};
 use groves_core::pricing;
 use groves_core::spec::RunSpec;
 use groves_core::stage::Stage;
-use groves_core::timing::TimingRecord;
+use groves_core::timing::{ParentInvocation, TimingRecord};
 use groves_data::table::from_parquet;
 use groves_store::Store;
 use polars_core::prelude::*;
@@ -242,6 +242,56 @@ pub fn summarise(run: &RunId, records: &[TimingRecord], memory_mb: u32) -> Timin
     }
 }
 
+/// The Lambda parent's invocations recorded for `run` (none for a run driven locally).
+pub async fn read_parent_invocations(
+    store: &dyn Store,
+    run: &RunId,
+) -> Result<Vec<ParentInvocation>> {
+    let key = layout::parent_invocations_key(run);
+    match store.get(&key).await {
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| StageError::Invalid(format!("{key}: {e}"))),
+        Err(groves_store::StoreError::NotFound { .. }) => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Adds the parent's own billed time to the cost table: a `parent` row (its invocations, their
+/// GB-seconds at its memory size and architecture), counted in the run's total. Not a view: the
+/// parent waits on the units, it does none of their work.
+pub fn bill_parent(metrics: &mut TimingMetrics, parent: &[ParentInvocation]) {
+    if parent.is_empty() {
+        return;
+    }
+    let ms = |p: &ParentInvocation| (p.ended_ms - p.started_ms).max(0) as f64;
+    let gb_s_of = |p: &ParentInvocation| pricing::gb_seconds(ms(p), p.memory_mb);
+    let row = StageCost {
+        stage: "parent".into(),
+        invocations: parent.len() as u64,
+        duration_s: parent.iter().map(ms).sum::<f64>() / 1000.0,
+        gb_s: parent.iter().map(gb_s_of).sum(),
+        cost_usd: parent
+            .iter()
+            .map(|p| pricing::cost_usd(gb_s_of(p), 1, Some(p.arch.as_str())))
+            .sum(),
+        arch: arch_list(parent.iter().map(|p| p.arch.as_str())),
+        s3_requests: 0,
+        s3_cost_usd: 0.0,
+    };
+    let at = metrics
+        .costs
+        .iter()
+        .position(|c| c.stage == "run")
+        .unwrap_or(metrics.costs.len());
+    if let Some(total) = metrics.costs.iter_mut().find(|c| c.stage == "run") {
+        total.invocations += row.invocations;
+        total.duration_s += row.duration_s;
+        total.gb_s += row.gb_s;
+        total.cost_usd += row.cost_usd;
+        total.arch = arch_list(total.arch.split(',').chain(row.arch.split(',')));
+    }
+    metrics.costs.insert(at, row);
+}
+
 /// Distinct architectures, sorted, comma-separated (empty names left out).
 fn arch_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
     let mut v: Vec<&str> = names.filter(|a| !a.is_empty()).collect();
@@ -275,8 +325,10 @@ pub async fn timing_metrics(store: &dyn Store, e: &TimingMetricsEvent) -> Result
     // Its own earlier record is left out, so that running it again gives the same tables.
     let mut records = read_timings(store, &e.run).await?;
     records.retain(|r| r.stage != Stage::TimingMetrics.as_str());
+    let parent = read_parent_invocations(store, &e.run).await?;
     clock.read_done();
-    let metrics = summarise(&e.run, &records, memory_mb);
+    let mut metrics = summarise(&e.run, &records, memory_mb);
+    bill_parent(&mut metrics, &parent);
     clock.compute_done();
     let key = layout::timing_metrics_key(&e.run, "views");
     write_table(
@@ -407,6 +459,45 @@ mod tests {
             arch: arch.map(str::to_string),
             kernels: None,
         }
+    }
+
+    #[test]
+    fn the_lambda_parent_is_billed_in_its_own_row_and_in_the_total() {
+        let run = RunId::new("r").unwrap();
+        let records = [record("TCS.f5_s5_g0", Some("x86_64"))];
+        let mut m = summarise(&run, &records, 1769);
+        let before = m.costs.iter().find(|c| c.stage == "run").unwrap().clone();
+        bill_parent(&mut m, &[]);
+        assert_eq!(m.costs.len(), 2, "no parent invocations, no row");
+        let parent = [
+            ParentInvocation {
+                started_ms: 0,
+                ended_ms: 60_000,
+                memory_mb: 512,
+                arch: "x86_64".into(),
+            },
+            ParentInvocation {
+                started_ms: 60_000,
+                ended_ms: 90_000,
+                memory_mb: 512,
+                arch: "x86_64".into(),
+            },
+        ];
+        bill_parent(&mut m, &parent);
+        let stages: Vec<&str> = m.costs.iter().map(|c| c.stage.as_str()).collect();
+        assert_eq!(stages, ["param-preds", "parent", "run"]);
+        let row = &m.costs[1];
+        assert_eq!(row.invocations, 2);
+        assert!((row.duration_s - 90.0).abs() < 1e-9);
+        assert!((row.gb_s - 45.0).abs() < 1e-9, "90 s at 0.5 GB");
+        let want =
+            pricing::cost_usd(30.0, 1, Some("x86_64")) + pricing::cost_usd(15.0, 1, Some("x86_64"));
+        assert!((row.cost_usd - want).abs() < 1e-12);
+        let total = &m.costs[2];
+        assert_eq!(total.invocations, before.invocations + 2);
+        assert!((total.gb_s - before.gb_s - 45.0).abs() < 1e-9);
+        assert!((total.cost_usd - before.cost_usd - want).abs() < 1e-12);
+        assert!(m.views.iter().all(|v| v.stage != "parent"), "not a view");
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub struct DriveOptions {
     /// Listing interval: starts at `poll_min`, doubles while nothing changes, up to `poll_max`.
     pub poll_min: Duration,
     pub poll_max: Duration,
+    /// On Lambda, the parent's memory size: each invocation then records its span in
+    /// `runs/run=/parent.json`, and the cost tables bill it. None locally (the parent of
+    /// `groves run` costs nothing on Lambda).
+    pub bill_parent_mb: Option<u32>,
 }
 
 impl Default for DriveOptions {
@@ -38,6 +42,7 @@ impl Default for DriveOptions {
             stop_at: None,
             poll_min: Duration::from_millis(20),
             poll_max: Duration::from_millis(500),
+            bill_parent_mb: None,
         }
     }
 }

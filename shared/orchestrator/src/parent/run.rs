@@ -33,8 +33,10 @@ pub async fn drive_run(
     progress: &dyn Progress,
 ) -> Result<DriveOutcome, StageError> {
     let clock = ParentClock::start();
+    let started_ms = clock.now_ms();
     let spec = prepare_run(store, spec).await?;
     let run = run_id(&spec)?;
+    let billed = |store| record_parent(store, &run, opts, started_ms, clock.now_ms());
     let mut policy = StockPolicy::new(spec.stocks.clone(), spec.allow_missing);
     let mut logs = Vec::new();
     let halving = spec.search == SearchMethod::Halving;
@@ -58,12 +60,17 @@ pub async fn drive_run(
                 clock: &clock,
             };
             if let Some(stage) = rounds.drive(&mut policy, &mut logs).await? {
+                billed(store).await?;
                 return Ok(DriveOutcome::Paused {
                     stage,
                     spec: Box::new(spec),
                 });
             }
             continue;
+        }
+        if stage == Stage::TimingMetrics {
+            // The tables it makes bill this invocation up to now.
+            billed(store).await?;
         }
         let units = stage_units(stage, &spec, &stocks, bucket)?;
         let ran = run_stage(
@@ -72,10 +79,11 @@ pub async fn drive_run(
         .await?;
         let log = match ran {
             StageRun::Paused => {
+                billed(store).await?;
                 return Ok(DriveOutcome::Paused {
                     stage,
                     spec: Box::new(spec),
-                })
+                });
             }
             StageRun::Finished(log) => log,
         };
@@ -104,6 +112,42 @@ pub async fn drive_run(
         accepted_missing: policy.accepted_missing,
         stages: logs,
     }))
+}
+
+/// Records this parent invocation's span in `runs/run=/parent.json` when it is billed (a
+/// Lambda parent): on a pause, and before the timing-metrics stage bills the run. Keyed by its
+/// start, so recording it again replaces it.
+async fn record_parent(
+    store: &dyn Store,
+    run: &groves_core::ids::RunId,
+    opts: &DriveOptions,
+    started_ms: i64,
+    now_ms: i64,
+) -> Result<(), StageError> {
+    use groves_core::timing::ParentInvocation;
+    let Some(memory_mb) = opts.bill_parent_mb else {
+        return Ok(());
+    };
+    let key = groves_core::layout::parent_invocations_key(run);
+    let mut list: Vec<ParentInvocation> = match store.get(&key).await {
+        Ok(b) => {
+            serde_json::from_slice(&b).map_err(|e| StageError::Invalid(format!("{key}: {e}")))?
+        }
+        Err(groves_store::StoreError::NotFound { .. }) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    list.retain(|p| p.started_ms != started_ms);
+    list.push(ParentInvocation {
+        started_ms,
+        ended_ms: now_ms,
+        memory_mb,
+        arch: std::env::consts::ARCH.into(),
+    });
+    list.sort_by_key(|p| p.started_ms);
+    let bytes =
+        serde_json::to_vec_pretty(&list).map_err(|e| StageError::Invalid(format!("{key}: {e}")))?;
+    store.put(&key, bytes.into()).await?;
+    Ok(())
 }
 
 /// The rounds of a halving search: each round's param-preds (the round's settings, the groves

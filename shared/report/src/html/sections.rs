@@ -410,7 +410,7 @@ pub(super) fn cost_table(h: &mut String, r: &RunReport) {
     }
     let _ = writeln!(
         h,
-        "</tbody></table>\n<p class=\"sub\">As if each unit ran on Lambda at {} MB unless it did. {} S3: the units' own requests (GET, PUT, LIST, HEAD, DELETE; not the parent's) at {}.</p>",
+        "</tbody></table>\n<p class=\"sub\">As if each unit ran on Lambda at {} MB unless it did. {} S3: the units' own requests (GET, PUT, LIST, HEAD, DELETE; not the parent's) at {}. On Lambda, the parent row bills the parent's own invocations up to the timing tables.</p>",
         r.spec.memory_mb,
         esc(r.prices),
         esc(groves_core::pricing::S3_PRICES_NOTE)
