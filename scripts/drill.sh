@@ -6,7 +6,7 @@
 # (tests/src/proxy.rs). Each drill compares every result table with a clean run's, byte for
 # byte, and prints units, wall time, units/s, the parent's CPU and peak memory, the S3 server's
 # CPU, S3 requests by kind, hand-over latency, the largest objects, and what the run's own
-# records say (tests/src/bin/drill.rs).
+# records say (tests/src/bin/drill/).
 # usage: scripts/drill.sh [COUNT] [DAYS]          all five drills
 #        scripts/drill.sh 100 3 -- --executor lambda --kill-units 10   one drill, any options
 #        (target/release/drill --help lists them)

@@ -16,22 +16,11 @@ use groves_core::spec::RunSpec;
 use groves_store::{LocalStore, Store};
 use groves_tests::proxy::{FaultProxy, Faults};
 use groves_tests::{
-    assert_same, function_binaries, gen_raw, only, snapshot, Function, LambdaEmulator, MotoServer,
+    assert_same, function_binaries, gen_raw, only, s3_env, snapshot, stage_logs, Function,
+    LambdaEmulator, MotoServer, RESULT_PREFIXES,
 };
 
 const STOCKS: [&str; 2] = ["TCS", "INFY"];
-const RESULTS: [&str; 10] = [
-    "features/",
-    "processing_stats/",
-    "val_preds/",
-    "pred_mses/",
-    "min_mse/",
-    "test_preds/",
-    "models/",
-    "test_mse/",
-    "test_forecast/",
-    "status/",
-];
 
 /// `groves run` of a reduced grid (2 × 2 settings, 2 groves of 6 trees; 2 final groves).
 fn run_args(run: &str) -> Vec<String> {
@@ -91,7 +80,10 @@ fn groves_cmd(bins: &Path, store: &str, env: &[(&str, String)]) -> Command {
 }
 
 fn result_prefixes(run: &str) -> Vec<String> {
-    RESULTS.iter().map(|p| format!("{p}run={run}/")).collect()
+    RESULT_PREFIXES
+        .iter()
+        .map(|p| format!("{p}run={run}/"))
+        .collect()
 }
 
 async fn results(store: &dyn Store, run: &str) -> std::collections::BTreeMap<String, bytes::Bytes> {
@@ -125,9 +117,7 @@ async fn s3_errors_slow_downs_and_hung_connections_leave_a_clean_runs_results() 
     let proxy = FaultProxy::start(([127, 0, 0, 1], moto.port).into(), faults)
         .await
         .unwrap();
-    let mut env = moto.env();
-    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL_S3");
-    env.push(("AWS_ENDPOINT_URL_S3", proxy.endpoint()));
+    let mut env = s3_env(proxy.endpoint());
     env.push(("GROVES_S3_READ_TIMEOUT_S", "1".into()));
     // The proxy is served by this runtime: block in place, not on a worker.
     let out = tokio::task::block_in_place(|| {
@@ -156,7 +146,7 @@ async fn s3_errors_slow_downs_and_hung_connections_leave_a_clean_runs_results() 
     let results_rewritten: Vec<_> = c
         .rewritten_differently
         .keys()
-        .filter(|k| RESULTS.iter().any(|p| k.contains(p.trim_end_matches('/'))))
+        .filter(|k| RESULT_PREFIXES.iter().any(|p| k.contains(&format!("/{p}"))))
         .collect();
     assert!(
         results_rewritten.is_empty(),
@@ -277,42 +267,17 @@ async fn throttling_duplicates_killed_units_and_a_sliced_parent_under_the_lambda
     // The run's own records say what happened: hand-overs throttled (backed off, not counted as
     // attempts), and the parent re-invoked more than once.
     let mut throttled = 0;
-    let prefix = layout::stage_log_key(&run, "x", None);
-    for m in bucket
-        .list(prefix.trim_end_matches("x.json"))
-        .await
-        .unwrap()
-    {
-        let log: serde_json::Value =
-            serde_json::from_slice(&bucket.get(&m.key).await.unwrap()).unwrap();
-        throttled += log["throttled"].as_u64().unwrap_or(0);
-        assert!(
-            log["failed"].as_array().is_some_and(|f| f.is_empty()),
-            "{}: {log}",
-            m.key
-        );
+    for log in stage_logs(bucket.as_ref(), &run).await {
+        throttled += log.throttled;
+        assert!(log.failed.is_empty(), "{}: {:?}", log.label(), log.failed);
     }
     assert!(throttled > 0, "the stage logs count throttled hand-overs");
-    let parents = std::fs::read_dir(emulator.log_dir.path())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("parent."))
-        .map(|e| {
-            std::fs::read_to_string(e.path())
-                .unwrap()
-                .matches(r#""message":"event""#)
-                .count()
-        })
-        .sum::<usize>();
+    let parents = emulator.count_in_logs("parent.", r#""message":"event""#);
     assert!(parents >= 2, "the parent was re-invoked: {parents} events");
     // Each parent invocation is billed once, however often it recorded itself.
-    let billed: Vec<groves_core::timing::ParentInvocation> = serde_json::from_slice(
-        &bucket
-            .get(&layout::parent_invocations_key(&run))
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let billed = groves_stages::timing_metrics::read_parent_invocations(bucket.as_ref(), &run)
+        .await
+        .unwrap();
     assert!(billed.len() >= 2, "{billed:?}");
     assert!(
         billed
@@ -321,14 +286,9 @@ async fn throttling_duplicates_killed_units_and_a_sliced_parent_under_the_lambda
         "{billed:?}"
     );
     // A hand-over to the next parent met the throttling and was waited out, not lost.
-    let parent_logs: String = std::fs::read_dir(emulator.log_dir.path())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("parent."))
-        .map(|e| std::fs::read_to_string(e.path()).unwrap())
-        .collect();
     assert!(
-        parent_logs.contains("hand-over to the next parent throttled"),
-        "{parent_logs}"
+        emulator.count_in_logs("parent.", "hand-over to the next parent throttled") > 0,
+        "{}",
+        emulator.logs()
     );
 }

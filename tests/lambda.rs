@@ -14,7 +14,7 @@ use groves_serving::{CacheOptions, ModelCache};
 use groves_store::{LocalStore, Store};
 use groves_tests::{
     assert_same, drive_locally, function_binaries, gen_raw, only, snapshot, Function,
-    LambdaEmulator, MotoServer,
+    LambdaEmulator, MotoServer, RESULT_PREFIXES,
 };
 use polars_core::prelude::*;
 use serde_json::{json, Value};
@@ -75,22 +75,9 @@ fn write_json(dir: &std::path::Path, name: &str, v: &Value) -> std::path::PathBu
 
 /// Lines a function logged for each event it handled (`serve` logs one per invocation).
 fn events_handled(emulator: &LambdaEmulator, function: &str) -> usize {
-    let mut n = 0;
-    for entry in std::fs::read_dir(emulator.log_dir.path()).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if name.starts_with(&format!("{function}.")) {
-            let text = std::fs::read_to_string(&path).unwrap();
-            n += text
-                .lines()
-                .filter(|l| {
-                    l.contains(r#""message":"event""#)
-                        || l.contains(r#""message":"S3 notification""#)
-                })
-                .count();
-        }
-    }
-    n
+    let prefix = format!("{function}.");
+    emulator.count_in_logs(&prefix, r#""message":"event""#)
+        + emulator.count_in_logs(&prefix, r#""message":"S3 notification""#)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,20 +136,8 @@ async fn the_whole_search_under_the_lambda_emulator_equals_the_local_run() {
         .check()
         .unwrap();
 
-    let results = [
-        "features/",
-        "processing_stats/",
-        "val_preds/",
-        "pred_mses/",
-        "min_mse/",
-        "test_preds/",
-        "models/",
-        "test_mse/",
-        "test_forecast/",
-        "status/",
-    ];
-    let a = only(snapshot(s3.as_ref(), &[]).await, &results);
-    let b = only(snapshot(local.as_ref(), &[]).await, &results);
+    let a = only(snapshot(s3.as_ref(), &[]).await, &RESULT_PREFIXES);
+    let b = only(snapshot(local.as_ref(), &[]).await, &RESULT_PREFIXES);
     assert!(
         a.len() > 30,
         "the Lambda run wrote its tables: {:?}",
@@ -234,9 +209,10 @@ async fn the_whole_search_under_the_lambda_emulator_equals_the_local_run() {
         .get(at)
         .unwrap();
     assert!(gb_s > 0.0, "{costs}");
-    let parent_log: Vec<groves_core::timing::ParentInvocation> =
-        serde_json::from_slice(&s3.get(&layout::parent_invocations_key(&run)).await.unwrap())
-            .unwrap();
+    let parent_log = groves_stages::timing_metrics::read_parent_invocations(s3.as_ref(), &run)
+        .await
+        .unwrap();
+    assert!(!parent_log.is_empty());
     assert!(parent_log
         .iter()
         .all(|p| p.memory_mb == 512 && p.ended_ms >= p.started_ms));
@@ -328,7 +304,7 @@ async fn the_whole_search_under_the_lambda_emulator_equals_the_local_run() {
         .await
         .check()
         .unwrap();
-    let halving_results: Vec<String> = results
+    let halving_results: Vec<String> = RESULT_PREFIXES
         .iter()
         .map(|p| format!("{p}run=emu-halving/"))
         .collect();

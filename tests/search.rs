@@ -748,18 +748,7 @@ async fn the_whole_search_on_s3_equals_the_local_run() {
     .await
     .check()
     .unwrap();
-    let results = [
-        "features/",
-        "val_preds/",
-        "pred_mses/",
-        "min_mse/",
-        "test_preds/",
-        "models/",
-        "test_mse/",
-        "test_forecast/",
-        "status/",
-    ];
-    let pick = |m| only(m, &results);
+    let pick = |m| only(m, &groves_tests::RESULT_PREFIXES);
     let a = pick(snapshot(s3.as_ref(), &[]).await);
     let b = pick(snapshot(local.store.as_ref(), &[]).await);
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());

@@ -48,26 +48,13 @@ impl MotoServer {
 
     /// The environment that points the AWS SDK (and so the groves CLI) at this server.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL_S3", self.endpoint()),
-            ("AWS_REGION", "us-east-1".into()),
-            ("AWS_ACCESS_KEY_ID", "test".into()),
-            ("AWS_SECRET_ACCESS_KEY", "test".into()),
-            ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ]
+        s3_env(self.endpoint())
     }
 
     /// A client for this server, built explicitly (not from the process environment, which
     /// tests running in parallel threads share).
     pub fn client(&self) -> aws_sdk_s3::Client {
-        let conf = aws_sdk_s3::config::Builder::new()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-            .force_path_style(true)
-            .build();
-        aws_sdk_s3::Client::from_conf(conf)
+        s3_client(&self.endpoint())
     }
 
     pub async fn create_bucket(&self, name: &str) -> groves_store::S3Store {
@@ -81,6 +68,46 @@ impl MotoServer {
         groves_store::S3Store::new(client, name)
     }
 }
+
+/// The environment that points the AWS SDK (and so the groves CLI and functions) at a local
+/// S3-compatible server at `endpoint`, with test credentials and no metadata service.
+pub fn s3_env(endpoint: String) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL_S3", endpoint),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+    ]
+}
+
+/// An S3 client for a local S3-compatible server at `endpoint` (credentials test / test, path
+/// style), built explicitly rather than from the process environment.
+pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// What a run leaves as results (and completion records): what a faulty or remote run must
+/// leave byte-equal to a clean local one.
+pub const RESULT_PREFIXES: [&str; 10] = [
+    "features/",
+    "processing_stats/",
+    "val_preds/",
+    "pred_mses/",
+    "min_mse/",
+    "test_preds/",
+    "models/",
+    "test_mse/",
+    "test_forecast/",
+    "status/",
+];
 
 impl Drop for MotoServer {
     fn drop(&mut self) {
@@ -267,7 +294,8 @@ pub fn free_port() -> u16 {
         .expect("no free loopback port")
 }
 
-fn wait_for_port(port: u16, what: &str) {
+/// Waits up to a minute for a server to accept connections on a loopback port.
+pub fn wait_for_port(port: u16, what: &str) {
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
@@ -408,25 +436,25 @@ impl LambdaEmulator {
     /// `cargo lambda invoke <function> --data-file <file>`: the function's JSON answer, or the
     /// error it printed.
     pub fn invoke(&self, function: &str, data_file: &Path) -> Result<serde_json::Value, String> {
-        let out = Command::new("cargo-lambda")
-            .current_dir(workspace_root())
-            .args([
-                "lambda",
-                "invoke",
-                "--invoke-address",
-                "127.0.0.1",
-                "--invoke-port",
-            ])
-            .arg(self.port.to_string())
-            .args(["--output-format", "json", function, "--data-file"])
-            .arg(data_file)
-            .output()
-            .expect("cannot run cargo lambda invoke");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        if !out.status.success() {
-            return Err(format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)));
-        }
-        serde_json::from_str(&stdout).map_err(|e| format!("{e}: {stdout}"))
+        invoke_at(self.port, function, data_file)
+    }
+
+    /// How often `needle` occurs in the logs of the processes whose log files start with
+    /// `prefix` (`param-preds.` for every instance of param-preds).
+    pub fn count_in_logs(&self, prefix: &str, needle: &str) -> usize {
+        std::fs::read_dir(self.log_dir.path())
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+                    .map(|e| {
+                        std::fs::read_to_string(e.path())
+                            .unwrap_or_default()
+                            .matches(needle)
+                            .count()
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
     }
 
     /// Everything the functions logged, for a failing test's message.
@@ -454,6 +482,31 @@ impl LambdaEmulator {
     }
 }
 
+/// `cargo lambda invoke <function> --data-file <file>` against the emulator on `port`: the
+/// function's JSON answer, or the error it printed. (A free function, so that a thread can
+/// invoke while the emulator is borrowed elsewhere.)
+pub fn invoke_at(port: u16, function: &str, data_file: &Path) -> Result<serde_json::Value, String> {
+    let out = Command::new("cargo-lambda")
+        .current_dir(workspace_root())
+        .args([
+            "lambda",
+            "invoke",
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+        ])
+        .arg(port.to_string())
+        .args(["--output-format", "json", function, "--data-file"])
+        .arg(data_file)
+        .output()
+        .map_err(|e| format!("cannot run cargo lambda invoke: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)));
+    }
+    serde_json::from_str(&stdout).map_err(|e| format!("{e}: {stdout}"))
+}
+
 impl Drop for LambdaEmulator {
     fn drop(&mut self) {
         for c in self.children.iter_mut().rev() {
@@ -468,12 +521,44 @@ pub async fn snapshot(
     store: &dyn groves_store::Store,
     skip: &[&str],
 ) -> std::collections::BTreeMap<String, bytes::Bytes> {
-    let mut out = std::collections::BTreeMap::new();
-    for m in store.list("").await.expect("list") {
-        if m.key.starts_with("raw/") || skip.iter().any(|p| m.key.starts_with(p)) {
-            continue;
-        }
-        out.insert(m.key.clone(), store.get(&m.key).await.expect("get"));
+    use futures::StreamExt;
+    let keys: Vec<String> = store
+        .list("")
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|m| m.key)
+        .filter(|k| !k.starts_with("raw/") && !skip.iter().any(|p| k.starts_with(p)))
+        .collect();
+    // Read a few at a time: a drill's bucket holds tens of thousands of objects.
+    futures::stream::iter(keys)
+        .map(|k| async move {
+            let b = store
+                .get(&k)
+                .await
+                .unwrap_or_else(|e| panic!("get {k}: {e}"));
+            (k, b)
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await
+}
+
+/// Every stage log of a run (each round of a halving search its own).
+pub async fn stage_logs(
+    store: &dyn groves_store::Store,
+    run: &groves_core::ids::RunId,
+) -> Vec<groves_orchestrator::parent::log::StageLog> {
+    let mut out = Vec::new();
+    for m in store
+        .list(&groves_core::layout::stage_logs_prefix(run))
+        .await
+        .expect("list the stage logs")
+    {
+        let bytes = store.get(&m.key).await.expect("a stage log");
+        out.push(
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("stage log {}: {e}", m.key)),
+        );
     }
     out
 }

@@ -82,17 +82,23 @@ pub fn run_manifest_key(run: &RunId) -> String {
     format!("{RUNS_PREFIX}run={run}/run.json")
 }
 
-/// `runs/run=<run>/stages/<stage>.json`: what the parent saw of one stage (attempts, failures);
-/// `<stage>.round-<r>.json` for one round of a halving search.
 /// `runs/run=<run>/parent.json`: the Lambda parent's invocations so far (what it is billed for).
 pub fn parent_invocations_key(run: &RunId) -> String {
     format!("{RUNS_PREFIX}run={run}/parent.json")
 }
 
+/// `runs/run=<run>/stages/`: every stage log of a run.
+pub fn stage_logs_prefix(run: &RunId) -> String {
+    format!("{RUNS_PREFIX}run={run}/stages/")
+}
+
+/// `runs/run=<run>/stages/<stage>.json`: what the parent saw of one stage (attempts, failures);
+/// `<stage>.round-<r>.json` for one round of a halving search.
 pub fn stage_log_key(run: &RunId, stage: &str, round: Option<u32>) -> String {
+    let prefix = stage_logs_prefix(run);
     match round {
-        None => format!("{RUNS_PREFIX}run={run}/stages/{stage}.json"),
-        Some(r) => format!("{RUNS_PREFIX}run={run}/stages/{stage}.round-{r}.json"),
+        None => format!("{prefix}{stage}.json"),
+        Some(r) => format!("{prefix}{stage}.round-{r}.json"),
     }
 }
 

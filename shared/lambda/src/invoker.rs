@@ -85,42 +85,62 @@ impl LambdaInvoker {
         event: &Value,
         within: std::time::Duration,
     ) -> Result<bool, InvokeError> {
-        let name = self.names.get(stage).to_string();
-        let err = |message: String, throttled: bool| InvokeError {
-            invoker: format!("Lambda function {name:?}"),
+        let payload = serde_json::to_vec(event)
+            .map_err(|e| self.refused(stage, unit, e.to_string(), false))?;
+        let (client, name) = (self.client.clone(), self.names.get(stage).to_string());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            // The receiver is gone when the answer came too late: nothing waits for it then.
+            let _ = tx.send(send_event(&client, &name, payload).await);
+        });
+        match tokio::time::timeout(within, rx).await {
+            Err(_) => Ok(false),
+            Ok(Err(_)) => Err(self.refused(
+                stage,
+                unit,
+                "the invoke task ended without an answer".into(),
+                false,
+            )),
+            Ok(Ok(Ok(()))) => Ok(true),
+            Ok(Ok(Err((message, throttled)))) => Err(self.refused(stage, unit, message, throttled)),
+        }
+    }
+
+    fn refused(&self, stage: Stage, unit: &str, message: String, throttled: bool) -> InvokeError {
+        InvokeError {
+            invoker: format!("Lambda function {:?}", self.names.get(stage)),
             stage,
             unit: unit.to_string(),
             message,
             throttled,
-        };
-        let payload = serde_json::to_vec(event).map_err(|e| err(e.to_string(), false))?;
-        let call = self
-            .client
-            .invoke()
-            .function_name(&name)
-            .invocation_type(InvocationType::Event)
-            .payload(Blob::new(payload));
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(async move {
-            let outcome = match call.send().await {
-                Ok(out) => match out.function_error() {
-                    Some(fe) => Err((format!("function error: {fe}"), false)),
-                    None => Ok(()),
-                },
-                Err(e) => Err((
-                    aws_sdk_lambda::error::DisplayErrorContext(&e).to_string(),
-                    is_throttle(&e),
-                )),
-            };
-            // The receiver is gone when the answer came too late: nothing waits for it then.
-            let _ = tx.send(outcome);
-        });
-        match tokio::time::timeout(within, rx).await {
-            Err(_) => Ok(false),
-            Ok(Err(_)) => Err(err("the invoke task ended without an answer".into(), false)),
-            Ok(Ok(Ok(()))) => Ok(true),
-            Ok(Ok(Err((message, throttled)))) => Err(err(message, throttled)),
         }
+    }
+}
+
+/// One `Event` invoke of function `name`: Ok when Lambda accepted it, else why not and whether
+/// it was throttling.
+async fn send_event(
+    client: &aws_sdk_lambda::Client,
+    name: &str,
+    payload: Vec<u8>,
+) -> Result<(), (String, bool)> {
+    let sent = client
+        .invoke()
+        .function_name(name)
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(payload))
+        .send()
+        .await;
+    match sent {
+        Ok(out) => match out.function_error() {
+            // Only an emulator that ran the function synchronously reports this.
+            Some(fe) => Err((format!("function error: {fe}"), false)),
+            None => Ok(()),
+        },
+        Err(e) => Err((
+            aws_sdk_lambda::error::DisplayErrorContext(&e).to_string(),
+            is_throttle(&e),
+        )),
     }
 }
 
@@ -154,55 +174,31 @@ impl Invoker for LambdaInvoker {
     }
 
     async fn invoke(&self, stage: Stage, unit: &str, event: Value) -> Result<(), InvokeError> {
-        let name = self.names.get(stage).to_string();
-        let err = |message: String| InvokeError {
-            invoker: format!("Lambda function {name:?}"),
-            stage,
-            unit: unit.to_string(),
-            message,
-            throttled: false,
-        };
-        let payload = serde_json::to_vec(&event).map_err(|e| err(e.to_string()))?;
+        let payload = serde_json::to_vec(&event)
+            .map_err(|e| self.refused(stage, unit, e.to_string(), false))?;
         let permit = self
             .slots
             .clone()
             .acquire_owned()
             .await
-            .map_err(|e| err(e.to_string()))?;
-        let call = self
-            .client
-            .invoke()
-            .function_name(&name)
-            .invocation_type(InvocationType::Event)
-            .payload(Blob::new(payload));
+            .map_err(|e| self.refused(stage, unit, e.to_string(), false))?;
+        let (client, name) = (self.client.clone(), self.names.get(stage).to_string());
         let failures = self.failures.clone();
         let unit = unit.to_string();
         tokio::spawn(async move {
             let _slot = permit;
-            let (message, throttled) = match call.send().await {
-                Ok(out) => match out.function_error() {
-                    // Only an emulator that ran the function synchronously reports this.
-                    Some(fe) => (format!("function error: {fe}"), false),
-                    None => return,
-                },
-                Err(e) => {
-                    let throttled = is_throttle(&e);
-                    (
-                        aws_sdk_lambda::error::DisplayErrorContext(&e).to_string(),
+            if let Err((message, throttled)) = send_event(&client, &name, payload).await {
+                tracing::warn!(%stage, %unit, function = %name, %message, throttled, "invoke failed");
+                failures
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(HandoffFailure {
+                        stage,
+                        unit,
+                        message,
                         throttled,
-                    )
-                }
-            };
-            tracing::warn!(%stage, %unit, function = %name, %message, throttled, "invoke failed");
-            failures
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(HandoffFailure {
-                    stage,
-                    unit,
-                    message,
-                    throttled,
-                });
+                    });
+            }
         });
         Ok(())
     }

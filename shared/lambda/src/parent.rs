@@ -137,10 +137,11 @@ async fn handle(
         ParentEvent::Run(spec) => {
             let bucket = bucket_of(spec.bucket.as_deref())?;
             let store = aws.store(&bucket);
+            let poll_min = poll_min();
             let opts = DriveOptions {
                 stop_at: stop_at(deadline, slice()),
-                poll_min: poll_min(),
-                poll_max: Duration::from_secs(5).max(poll_min()),
+                poll_min,
+                poll_max: Duration::from_secs(5).max(poll_min),
                 // Lambda bills the parent too: its invocations join the cost tables.
                 bill_parent_mb: std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
                     .ok()

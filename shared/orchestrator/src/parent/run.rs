@@ -129,13 +129,7 @@ async fn record_parent(
         return Ok(());
     };
     let key = groves_core::layout::parent_invocations_key(run);
-    let mut list: Vec<ParentInvocation> = match store.get(&key).await {
-        Ok(b) => {
-            serde_json::from_slice(&b).map_err(|e| StageError::Invalid(format!("{key}: {e}")))?
-        }
-        Err(groves_store::StoreError::NotFound { .. }) => Vec::new(),
-        Err(e) => return Err(e.into()),
-    };
+    let mut list = groves_stages::timing_metrics::read_parent_invocations(store, run).await?;
     list.retain(|p| p.started_ms != started_ms);
     list.push(ParentInvocation {
         started_ms,

@@ -294,19 +294,18 @@ pub(super) async fn run_stage(
                 backoff.throttled(&mut log, &s.name, now);
                 continue;
             }
+            let silent_for = stragglers.limit_ms(timeout_ms, s.attempts < spec.max_attempts);
             let why = if failed_now.contains(&s.name) {
                 let key = layout::failed_key(&run, stage.as_str(), &s.unit);
                 Some(failure_message(store, &key).await)
             } else if let Some(f) = handoff.get(&s.name) {
                 Some(f.message.clone())
-            } else if now - since > stragglers.limit_ms(timeout_ms, s.attempts < spec.max_attempts)
-            {
-                let limit = stragglers.limit_ms(timeout_ms, s.attempts < spec.max_attempts);
-                Some(if limit < timeout_ms {
+            } else if now - since > silent_for {
+                Some(if silent_for < timeout_ms {
                     format!(
                         "no report within {:.1} s of its invocation ({}× the slowest of the \
                          stage's {} finished units): presumed lost",
-                        limit as f64 / 1e3,
+                        silent_for as f64 / 1e3,
                         Stragglers::FACTOR,
                         stragglers.finished
                     )
