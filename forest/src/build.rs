@@ -13,7 +13,8 @@
 //! row). Splitting a node partitions every list stably (order within each side kept, so the
 //! children are sorted too, their bits recomputed on the way): O(n) per feature per level
 //! instead of sorting at every node. Which side a row goes to is one bit in a bitmap of the
-//! tree's rows (36 KB at 450k rows, so it stays in L1 while the lists stream by).
+//! tree's rows (36 KB at 450k rows, so it stays in L1 while the lists stream by), or for the
+//! portable kernels one byte (see `kernels::Sides`).
 //!
 //! Rows are numbered in the order of the first feature, and within a tree only the sampled rows
 //! are numbered (densely). Here all features are prices and nearly equal, so a node (a narrow
@@ -25,7 +26,7 @@
 //! is evaluated in `f64` without division. The hot loops are in `kernels`, with AVX-512, AVX2
 //! and NEON versions chosen at run time.
 
-use crate::kernels::{self, pay_weight, pay_wq, row, Candidate, Isa, ScanSpec, SAME};
+use crate::kernels::{self, pay_weight, pay_wq, row, Candidate, Isa, ScanSpec, Sides, SAME};
 use crate::params::ForestParams;
 use crate::presorted::Presorted;
 use crate::rng::Rng;
@@ -82,8 +83,10 @@ pub(crate) struct Workspace {
     rows: Vec<u32>,
     /// Payload by tree row id.
     pay: Vec<Pay>,
-    /// One bit per row: set while partitioning a node if the row goes left.
-    side: Vec<u64>,
+    /// Sampled dataset rows, one bit each, while the lists are filtered for a tree.
+    sampled: Vec<u64>,
+    /// Which side each tree row goes to, set while partitioning a node.
+    sides: Sides,
     feats: Vec<u16>,
     stack: Vec<Task>,
     /// Split nodes of the tree being grown and the tree rows either side of their threshold.
@@ -100,7 +103,8 @@ impl Workspace {
             ids: Vec::new(),
             rows: Vec::new(),
             pay: Vec::new(),
-            side: Vec::new(),
+            sampled: Vec::new(),
+            sides: Sides::new(isa),
             feats: Vec::new(),
             stack: Vec::new(),
             splits: Vec::new(),
@@ -295,10 +299,10 @@ fn init_sample(ds: &Presorted, params: &ForestParams, rng: &mut Rng, ws: &mut Wo
         }
     }
     // Sampled rows (by dataset row) as a bitmap (n/8 bytes, stays in L1/L2).
-    ws.side.clear();
-    ws.side.resize(n.div_ceil(64), 0);
+    ws.sampled.clear();
+    ws.sampled.resize(n.div_ceil(64), 0);
     for (row, &c) in ws.counts.iter().enumerate() {
-        ws.side[row >> 6] |= u64::from(c > 0) << (row & 63);
+        ws.sampled[row >> 6] |= u64::from(c > 0) << (row & 63);
     }
     let isa = ws.isa;
     // Feature 0's list is the sampled rows in order, numbered 0..m (see `Presorted`): the
@@ -308,14 +312,12 @@ fn init_sample(ds: &Presorted, params: &ForestParams, rng: &mut Rng, ws: &mut Wo
             isa,
             ds.sorted(f),
             &mut ws.lists[0][f * m..],
-            &ws.side,
+            &ws.sampled,
             &ws.ids,
         );
         debug_assert_eq!(kept, m);
     }
-    // From here on the bitmap holds one bit per tree row id, set by `partition`.
-    ws.side.clear();
-    ws.side.resize(m.div_ceil(64), 0);
+    ws.sides.reset(m);
     ws.feats.clear();
     ws.feats.extend(0..nf as u16);
     m
@@ -428,14 +430,8 @@ fn partition(
         (&*lists_b, lists_a)
     };
     let base = split_feature * m;
-    for &e in &src[base + start..base + mid] {
-        let id = row(e);
-        ws.side[id as usize >> 6] |= 1u64 << (id & 63);
-    }
-    for &e in &src[base + mid..base + end] {
-        let id = row(e);
-        ws.side[id as usize >> 6] &= !(1u64 << (id & 63));
-    }
+    ws.sides.set(&src[base + start..base + mid], true);
+    ws.sides.set(&src[base + mid..base + end], false);
     // Copied with their bits: a child's first entry keeps its parent's, which nothing reads.
     if need.0 {
         dst[base + start..base + mid].copy_from_slice(&src[base + start..base + mid]);
@@ -452,7 +448,7 @@ fn partition(
         lists,
         (start, end),
         split_feature,
-        &ws.side,
+        &ws.sides,
         (n_left, need),
     );
 }

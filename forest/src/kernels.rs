@@ -26,10 +26,13 @@
 //! - `neon` (aarch64, where NEON is always there: Graviton Lambda hosts): payload and bitmap
 //!   lookups are scalar loads (NEON has no gathers), the arithmetic, masks and compaction
 //!   (`tbl` by mask) are vector code.
-//! - `portable`: the reference, for any CPU. The partition works in fixed chunks of 32 with
-//!   branch-free loops (bookkeeping on masks, chunks going all one way copied whole); the scan
-//!   and the filter go entry by entry (the scan's sixteen lanes vectorised with SSE2, which
-//!   has no 64-bit conversions or blends, took more instructions than they saved).
+//! - `portable`: the reference, for any CPU, in plain Rust, branch-free wherever the data
+//!   would make a branch unpredictable (the scan's updates, the sides of rows). The
+//!   partition works in fixed chunks of 32 (bookkeeping on masks, each chunk's entries with
+//!   their new bits computed lane by lane, which compiles to vector code, chunks going all one
+//!   way copied whole) and looks sides up in a byte per row ([`Sides`]); the scan and the
+//!   filter go entry by entry (the scan's sixteen lanes as two-lane SSE2 vectors, blends
+//!   built from masks, measured 5-8 % slower than the scalar loop).
 //!
 //! The SIMD versions are written with `std::arch` intrinsics, one module per instruction set,
 //! rather than with a portable SIMD crate: `std::simd` is nightly-only, and what makes each
@@ -383,6 +386,74 @@ pub fn kernels_in_use() -> Result<&'static str, ForestError> {
     Isa::from_env().map(Isa::name)
 }
 
+/// Which side of a split each tree row goes to, set row by row before a node's lists are
+/// partitioned, in the form the kernel version reads: one bit per row for the SIMD versions
+/// (a gather fetches 32 rows' bits at once), one byte per row for the portable one (a byte
+/// is one load; a bit also needs a shift by a variable count, several instructions on
+/// baseline x86_64, and those lookups were a third of the portable partition's time).
+#[derive(Debug, Clone)]
+pub(crate) struct Sides {
+    isa: Isa,
+    bits: Vec<u64>,
+    bytes: Vec<u8>,
+}
+
+impl Sides {
+    pub(crate) fn new(isa: Isa) -> Self {
+        Sides {
+            isa,
+            bits: Vec::new(),
+            bytes: Vec::new(),
+        }
+    }
+
+    fn bytes_read(&self) -> bool {
+        self.isa.0 == Kernels::Portable
+    }
+
+    /// Room for rows `0..m`, all going right.
+    pub(crate) fn reset(&mut self, m: usize) {
+        self.bits.clear();
+        self.bytes.clear();
+        if self.bytes_read() {
+            self.bytes.resize(m, 0);
+        } else {
+            self.bits.resize(m.div_ceil(64), 0);
+        }
+    }
+
+    /// The rows of list `entries` go left (`true`) or right.
+    pub(crate) fn set(&mut self, entries: &[u32], left: bool) {
+        if self.bytes_read() {
+            for &e in entries {
+                self.bytes[row(e) as usize] = u8::from(left);
+            }
+        } else if left {
+            for &e in entries {
+                let id = row(e);
+                self.bits[id as usize >> 6] |= 1 << (id & 63);
+            }
+        } else {
+            for &e in entries {
+                let id = row(e);
+                self.bits[id as usize >> 6] &= !(1 << (id & 63));
+            }
+        }
+    }
+
+    /// The sides of the rows `0..64 * bits.len()` from a bitmap, in both forms.
+    #[cfg(test)]
+    pub(crate) fn from_bits(isa: Isa, bits: &[u64]) -> Self {
+        Sides {
+            isa,
+            bits: bits.to_vec(),
+            bytes: (0..64 * bits.len() as u32)
+                .map(|id| u8::from(bit(bits, id)))
+                .collect(),
+        }
+    }
+}
+
 /// Best split of a sorted segment of list entries (row ids with [`SAME`] bits): the prefix
 /// sums before `spec.first` are `(w0, s0)`. Every row must be below `pay.len()`.
 pub(crate) fn scan(
@@ -422,16 +493,17 @@ pub(crate) fn partition(
 ) {
     assert_eq!(src.len(), dst.len());
     let n = src.len();
-    partition_lists(isa, src, dst, (1, n), (0, n), 1, side, split);
+    let sides = Sides::from_bits(isa, side);
+    partition_lists(isa, src, dst, (1, n), (0, n), 1, &sides, split);
 }
 
 /// Stable partition of the segment `start..end` of each of `n_lists` lists but list `skip`
 /// (lists are `stride` entries apart in `src` and `dst`) into the same segment of `dst`: rows
-/// with their bit set in `side` go to the front, in order, the others after them, in order,
+/// going left in `sides` go to the front, in order, the others after them, in order,
 /// each with its [`SAME`] bit as seen on its side. `split` is the number of rows going left,
 /// and the sides (left, right) that must be written (the portable version writes both); the
-/// other side of `dst` is left as it was. Every row must have its bit in `side`. One call per
-/// node keeps the per-call overhead off the many small nodes.
+/// other side of `dst` is left as it was. Every row must have its side in `sides`. One call
+/// per node keeps the per-call overhead off the many small nodes.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn partition_lists(
     isa: Isa,
@@ -440,21 +512,26 @@ pub(crate) fn partition_lists(
     (n_lists, stride): (usize, usize),
     (start, end): (usize, usize),
     skip: usize,
-    side: &[u64],
+    sides: &Sides,
     split: (usize, (bool, bool)),
 ) {
     // The SIMD versions rely on these for soundness.
     assert!(start <= end && end <= stride && split.0 <= end - start);
     assert!(n_lists * stride <= src.len().min(dst.len()));
+    assert_eq!(
+        isa, sides.isa,
+        "the sides are set in the form another version reads"
+    );
+    let side = &sides.bits;
     let ranges = (0..n_lists)
         .filter(|&f| f != skip)
         .map(|f| f * stride + start..f * stride + end);
     match isa.0 {
-        Kernels::Portable => portable::partition_lists(src, dst, ranges, side, split),
+        Kernels::Portable => portable::partition_lists(src, dst, ranges, &sides.bytes, split),
         #[cfg(target_arch = "x86_64")]
         // SAFETY: an `Isa` holds a SIMD version only if the CPU runs it; the ranges
         // are inside `src` and `dst` and hold at least `n_left` entries (asserted above), the
-        // rows' bits inside `side` (contract).
+        // rows' bits inside `sides.bits` (contract; the SIMD versions set bits, asserted).
         Kernels::Avx512 => unsafe { avx512::partition_lists(src, dst, ranges, side, split) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as for the arm above.
@@ -491,6 +568,23 @@ pub(crate) fn filter(
         // SAFETY: as for the arm above.
         Kernels::Neon => unsafe { neon::filter(src, dst, bits, rename) },
         other => unreachable!("{other:?} kernels in an Isa on this target"),
+    }
+}
+
+/// Asks for the payloads of the rows of the [`LANES`] entries at `e` to be brought into the
+/// cache: the SIMD scans do this two steps ahead, as they wait on their payload loads more
+/// than on their arithmetic in large nodes (3-5 % of a fit; the portable scan, bound by its
+/// instructions, gains nothing). A hint: it reads the entries, not the payloads.
+///
+/// # Safety
+/// `e[0..LANES]` must be readable.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn prefetch_payloads(e: *const u32, pay: *const i64) {
+    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+    for k in 0..LANES {
+        let id = row(*e.add(k)) as usize;
+        _mm_prefetch::<_MM_HINT_T0>(pay.wrapping_add(id) as *const i8);
     }
 }
 

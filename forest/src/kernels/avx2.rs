@@ -4,7 +4,9 @@
 //! no compress). The scan's sixteen lanes are four registers of four `f64`, and AVX2's
 //! missing 64-bit conversions and shifts are built from exact integer and `f64` steps.
 
-use super::{first_lanes, kept_same, Candidate, ScanSpec, LANES, SAME, WEIGHT_BITS};
+use super::{
+    first_lanes, kept_same, prefetch_payloads, Candidate, ScanSpec, LANES, SAME, WEIGHT_BITS,
+};
 use std::arch::x86_64::*;
 use std::ops::Range;
 
@@ -276,6 +278,9 @@ pub(super) unsafe fn scan(
     // gather indices are exact and in bounds.
     let mut e = seg.as_ptr().add(spec.first);
     while left >= LANES {
+        if left >= 3 * LANES {
+            prefetch_payloads(e.add(2 * LANES), pp);
+        }
         if narrow(&run) {
             chunk::<true>(e, pp, &mut run, &mut q);
         } else {

@@ -1,6 +1,6 @@
 //! The AVX-512 kernels (with AVX-512DQ for the 64-bit conversions and POPCNT for the cursors).
 
-use super::{Candidate, ScanSpec, LANES, SAME, WEIGHT_BITS};
+use super::{prefetch_payloads, Candidate, ScanSpec, LANES, SAME, WEIGHT_BITS};
 use std::arch::x86_64::*;
 
 /// Inclusive prefix sums of the eight lanes.
@@ -135,6 +135,10 @@ pub(super) unsafe fn scan(
     while i <= spec.last {
         // Sixteen positions i.. (fewer at the end), and the entry after each of them.
         let rest = spec.last + 1 - i;
+        if rest >= 3 * LANES {
+            // SAFETY: positions i..i + 48 are inside `seg`.
+            prefetch_payloads(seg.as_ptr().add(i + 2 * LANES), pp);
+        }
         let valid = first_lanes(rest);
         // SAFETY: positions i..=last and last + 1 are inside `seg` (last + 1 < seg.len(),
         // asserted by the caller); rows are below `pay.len()` (one entry per row) and below

@@ -429,7 +429,7 @@ fn kernels_write_only_inside_their_ranges() {
                 (n_lists, stride),
                 (start, end),
                 2,
-                &side,
+                &Sides::from_bits(isa, &side),
                 split,
             );
             assert_eq!(dst, expected, "{isa:?} n={n}");
@@ -446,6 +446,68 @@ fn kernels_write_only_inside_their_ranges() {
             }
         }
     }
+}
+
+#[test]
+fn sides_set_row_by_row_partition_as_the_bitmap_says() {
+    // `Sides::set` writes the form its version reads (bytes for the portable one, bits for the
+    // others), including rows set one way and then the other (a node's rows were set by its
+    // parent): each version's partition must equal the one from a bitmap of the final sides.
+    let mut rng = Rng::new(31);
+    for n in [1usize, 31, 32, 33, 100, 1000] {
+        let c = random_case(&mut rng, n, 1 + n as u64 / 4);
+        let first: Vec<bool> = (0..n).map(|_| rng.below(2) == 0).collect();
+        let last: Vec<bool> = (0..n).map(|_| rng.below(3) == 0).collect();
+        let mut bits = vec![0u64; n.div_ceil(64)];
+        for (id, &left) in last.iter().enumerate() {
+            bits[id >> 6] |= u64::from(left) << (id & 63);
+        }
+        let n_left = last.iter().filter(|&&l| l).count();
+        for isa in Isa::available() {
+            let mut sides = Sides::new(isa);
+            sides.reset(n);
+            for goes in [&first, &last] {
+                let (l, r): (Vec<u32>, Vec<u32>) = (0..n as u32).partition(|&id| goes[id as usize]);
+                sides.set(&l, true);
+                sides.set(&r, false);
+            }
+            let mut got = vec![0u32; n];
+            partition_lists(
+                isa,
+                &c.seg,
+                &mut got,
+                (1, n),
+                (0, n),
+                1,
+                &sides,
+                (n_left, (true, true)),
+            );
+            let mut want = vec![0u32; n];
+            partition(isa, &c.seg, &mut want, &bits, (n_left, (true, true)));
+            assert_eq!(got, want, "{isa:?} n={n}");
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "another version reads")]
+fn sides_set_for_another_version_are_refused() {
+    let simd = Isa::available()
+        .find(|&isa| isa != Isa::PORTABLE)
+        .expect("the test machines run a SIMD version (x86_64 with AVX2, aarch64)");
+    let mut sides = Sides::new(simd);
+    sides.reset(1);
+    let split = (0, (true, true));
+    partition_lists(
+        Isa::PORTABLE,
+        &[0],
+        &mut [0],
+        (1, 1),
+        (0, 1),
+        1,
+        &sides,
+        split,
+    );
 }
 
 #[test]
