@@ -3,15 +3,6 @@
 //! bitmap words and renames; compaction by `vpermd` with indices looked up by mask (AVX2 has
 //! no compress). The scan's sixteen lanes are four registers of four `f64`, and AVX2's
 //! missing 64-bit conversions and shifts are built from exact integer and `f64` steps.
-//!
-//! The scan holds the even and the odd lanes of each eight in separate registers: a 64-bit
-//! load of two neighbouring entries then has a position's row id in its low half and the
-//! next entry (whose `SAME` bit says whether a split may fall there) in its high half, where
-//! the blends read it. So eight positions are two plain loads (at the entry and one after)
-//! and two gathers, with no widening of the entries, and the prefix sums run over four pairs.
-//! Measured with the payload prefetch (`prefetch_payloads`): 2-3 % less fit CPU than four
-//! positions a register in order (and no gain without the prefetch: the scan waits on its
-//! payload loads more than on its shuffles).
 
 use super::{
     first_lanes, kept_same, prefetch_payloads, Candidate, ScanSpec, LANES, SAME, WEIGHT_BITS,
@@ -19,8 +10,7 @@ use super::{
 use std::arch::x86_64::*;
 use std::ops::Range;
 
-/// Four of the sixteen lanes of a scan's running bests: lanes b, b + 2, b + 4, b + 6 for b in
-/// 0, 1, 8, 9.
+/// Four of the sixteen lanes of a scan's running bests.
 #[derive(Clone, Copy)]
 struct Quarter {
     d2: __m256d,
@@ -28,12 +18,12 @@ struct Quarter {
     pos: __m256i,
 }
 
-/// What a scan carries from one eight positions to the next.
+/// What a scan carries from one quarter to the next.
 struct Run {
     /// Prefix sums so far (weight, weighted target), in every lane.
     cw: __m256i,
     cs: __m256i,
-    /// Positions of the next eight's even lanes (the odd ones are one more).
+    /// Positions of the next four lanes.
     pos: __m256i,
     mu: __m256d,
     wt: __m256d,
@@ -93,64 +83,40 @@ unsafe fn narrow_to_f64(x: __m256i) -> __m256d {
     )
 }
 
-/// Eight positions from `e` into the even and odd lanes `even` and `odd`: the entries at
-/// `e[0..8]` and the entries after them at `e[1..9]`; with `TAIL`, only the first `n` (0 to 7)
-/// positions (`e[0..=n]` is read). With `NARROW`, every weighted-target sum of the eight is
-/// below 2^51 in magnitude.
+/// Four positions: the entries at `e[0..4]` and the entries after them at `e[1..5]`; with
+/// `TAIL`, only the lanes of `valid` (`e[k]` and `e[k + 1]` are read for those only). With
+/// `NARROW`, every weighted-target sum of the quarter is below 2^51 in magnitude.
 #[inline(always)]
-unsafe fn eight<const TAIL: bool, const NARROW: bool>(
+unsafe fn quarter<const TAIL: bool, const NARROW: bool>(
     e: *const u32,
-    n: usize,
     pay: *const i64,
+    valid: __m128i,
     run: &mut Run,
-    even: &mut Quarter,
-    odd: &mut Quarter,
+    q: &mut Quarter,
 ) {
-    // Lane m of `a` is the pair (e[2m], e[2m + 1]) and of `b` the pair (e[2m + 1], e[2m + 2]):
-    // positions 2m and 2m + 1, each with its row id low and the entry after it high.
-    let (a, b, valid_even, valid_odd) = if TAIL {
-        let iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        let n32 = _mm256_set1_epi32(n as i32);
-        let a = _mm256_maskload_epi32(
-            e as *const i32,
-            _mm256_cmpgt_epi32(_mm256_add_epi32(n32, _mm256_set1_epi32(1)), iota),
-        );
-        let b = _mm256_maskload_epi32(e.add(1) as *const i32, _mm256_cmpgt_epi32(n32, iota));
-        let n64 = _mm256_set1_epi64x(n as i64);
+    let (entries, next) = if TAIL {
         (
-            a,
-            b,
-            _mm256_cmpgt_epi64(n64, _mm256_setr_epi64x(0, 2, 4, 6)),
-            _mm256_cmpgt_epi64(n64, _mm256_setr_epi64x(1, 3, 5, 7)),
-        )
-    } else {
-        let all = _mm256_set1_epi64x(-1);
-        (
-            _mm256_loadu_si256(e as *const __m256i),
-            _mm256_loadu_si256(e.add(1) as *const __m256i),
-            all,
-            all,
-        )
-    };
-    let row_mask = _mm256_set1_epi64x(i64::from(!SAME));
-    let (ids_even, ids_odd) = (_mm256_and_si256(a, row_mask), _mm256_and_si256(b, row_mask));
-    let (p_even, p_odd) = if TAIL {
-        let zero = _mm256_setzero_si256();
-        (
-            _mm256_mask_i64gather_epi64::<8>(zero, pay, ids_even, valid_even),
-            _mm256_mask_i64gather_epi64::<8>(zero, pay, ids_odd, valid_odd),
+            _mm_maskload_epi32(e as *const i32, valid),
+            _mm_maskload_epi32(e.add(1) as *const i32, valid),
         )
     } else {
         (
-            _mm256_i64gather_epi64::<8>(pay, ids_even),
-            _mm256_i64gather_epi64::<8>(pay, ids_odd),
+            _mm_loadu_si128(e as *const __m128i),
+            _mm_loadu_si128(e.add(1) as *const __m128i),
         )
     };
-    // Inclusive prefix sums of the four pairs are the odd positions' sums; less the odd
-    // payload, the even ones'. Eight packed weights cannot carry into the weighted targets
-    // (at most 8 * 4095 < 2^15), so both sums are recovered exactly.
-    let pairs = _mm256_add_epi64(p_even, p_odd);
-    let x = _mm256_add_epi64(pairs, _mm256_slli_si256::<8>(pairs));
+    let ids = _mm_and_si128(entries, _mm_set1_epi32(!SAME as i32));
+    // Sign-extended, the entries after: negative where the next row ties with this one.
+    let next = _mm256_cvtepi32_epi64(next);
+    let valid = _mm256_cvtepi32_epi64(valid);
+    let p = if TAIL {
+        _mm256_mask_i32gather_epi64::<8>(_mm256_setzero_si256(), pay, ids, valid)
+    } else {
+        _mm256_i32gather_epi64::<8>(pay, ids)
+    };
+    // Inclusive prefix sums of the four packed payloads (four weights cannot carry into the
+    // weighted targets), then split, plus the sums before them.
+    let x = _mm256_add_epi64(p, _mm256_slli_si256::<8>(p));
     let x = _mm256_add_epi64(
         x,
         _mm256_blend_epi32::<0b1111_0000>(
@@ -158,32 +124,13 @@ unsafe fn eight<const TAIL: bool, const NARROW: bool>(
             _mm256_permute4x64_epi64::<0b01_01_00_00>(x),
         ),
     );
-    let x_even = _mm256_sub_epi64(x, p_odd);
     let wmask = _mm256_set1_epi64x((1 << WEIGHT_BITS) - 1);
-    let wl_odd = _mm256_add_epi64(_mm256_and_si256(x, wmask), run.cw);
-    let sl_odd = _mm256_add_epi64(wq_of(x), run.cs);
-    let wl_even = _mm256_add_epi64(_mm256_and_si256(x_even, wmask), run.cw);
-    let sl_even = _mm256_add_epi64(wq_of(x_even), run.cs);
-    run.cw = _mm256_permute4x64_epi64::<0xFF>(wl_odd);
-    run.cs = _mm256_permute4x64_epi64::<0xFF>(sl_odd);
-    let pos_odd = _mm256_add_epi64(run.pos, _mm256_set1_epi64x(1));
-    update::<TAIL, NARROW>(wl_even, sl_even, a, valid_even, run.pos, run, even);
-    update::<TAIL, NARROW>(wl_odd, sl_odd, b, valid_odd, pos_odd, run, odd);
-    run.pos = _mm256_add_epi64(run.pos, _mm256_set1_epi64x(8));
-}
+    let wl = _mm256_add_epi64(_mm256_and_si256(x, wmask), run.cw);
+    let sl = _mm256_add_epi64(wq_of(x), run.cs);
+    run.cw = _mm256_permute4x64_epi64::<0xFF>(wl);
+    run.cs = _mm256_permute4x64_epi64::<0xFF>(sl);
 
-/// The portable arithmetic, operation for operation, for four positions `pos` with prefix
-/// sums `wl`, `sl`; bit 63 of `next` is set where the next entry ties (no split there).
-#[inline(always)]
-unsafe fn update<const TAIL: bool, const NARROW: bool>(
-    wl: __m256i,
-    sl: __m256i,
-    next: __m256i,
-    valid: __m256i,
-    pos: __m256i,
-    run: &Run,
-    q: &mut Quarter,
-) {
+    // The portable arithmetic, operation for operation (see `Lanes::update`).
     let wlf = small_to_f64(wl);
     let slf = if NARROW {
         narrow_to_f64(sl)
@@ -203,9 +150,25 @@ unsafe fn update<const TAIL: bool, const NARROW: bool>(
     q.den = _mm256_blendv_pd(q.den, den, take);
     q.pos = _mm256_castpd_si256(_mm256_blendv_pd(
         _mm256_castsi256_pd(q.pos),
-        _mm256_castsi256_pd(pos),
+        _mm256_castsi256_pd(run.pos),
         take,
     ));
+    run.pos = _mm256_add_epi64(run.pos, _mm256_set1_epi64x(4));
+}
+
+/// Sixteen positions from `e` (reading e[0..=16]).
+#[inline(always)]
+unsafe fn chunk<const NARROW: bool>(
+    e: *const u32,
+    pay: *const i64,
+    run: &mut Run,
+    q: &mut [Quarter; 4],
+) {
+    let all = _mm_set1_epi32(-1);
+    quarter::<false, NARROW>(e, pay, all, run, &mut q[0]);
+    quarter::<false, NARROW>(e.add(4), pay, all, run, &mut q[1]);
+    quarter::<false, NARROW>(e.add(8), pay, all, run, &mut q[2]);
+    quarter::<false, NARROW>(e.add(12), pay, all, run, &mut q[3]);
 }
 
 /// The last `n` positions (1 to 15) from `e` (reading e[0..=n]).
@@ -217,14 +180,36 @@ unsafe fn tail<const NARROW: bool>(
     run: &mut Run,
     q: &mut [Quarter; 4],
 ) {
-    let [q0, q1, q2, q3] = q;
-    if n >= 8 {
-        eight::<false, NARROW>(e, 8, pay, run, q0, q1);
-        if n > 8 {
-            eight::<true, NARROW>(e.add(8), n - 8, pay, run, q2, q3);
-        }
+    tail_quarter::<NARROW>(e, n, 0, pay, run, &mut q[0]);
+    if n > 4 {
+        tail_quarter::<NARROW>(e, n, 1, pay, run, &mut q[1]);
+    }
+    if n > 8 {
+        tail_quarter::<NARROW>(e, n, 2, pay, run, &mut q[2]);
+    }
+    if n > 12 {
+        tail_quarter::<NARROW>(e, n, 3, pay, run, &mut q[3]);
+    }
+}
+
+/// Quarter `k` of [`tail`] (helpers are functions, not closures: a closure calling intrinsics
+/// may be compiled apart, without the target features).
+#[inline(always)]
+unsafe fn tail_quarter<const NARROW: bool>(
+    e: *const u32,
+    n: usize,
+    k: usize,
+    pay: *const i64,
+    run: &mut Run,
+    q: &mut Quarter,
+) {
+    let iota = _mm_setr_epi32(0, 1, 2, 3);
+    let rest = n - 4 * k;
+    if rest >= 4 {
+        quarter::<false, NARROW>(e.add(4 * k), pay, iota, run, q);
     } else {
-        eight::<true, NARROW>(e, n, pay, run, q0, q1);
+        let valid = _mm_cmpgt_epi32(_mm_set1_epi32(rest as i32), iota);
+        quarter::<true, NARROW>(e.add(4 * k), pay, valid, run, q);
     }
 }
 
@@ -276,13 +261,12 @@ pub(super) unsafe fn scan(
         den: _mm256_set1_pd(1.0),
         pos: _mm256_set1_epi64x(-1),
     };
-    // Lanes 0, 2, 4, 6; 1, 3, 5, 7; 8, 10, 12, 14; 9, 11, 13, 15.
     let mut q = [empty; 4];
     let first = spec.first as i64;
     let mut run = Run {
         cw: _mm256_set1_epi64x(w0),
         cs: _mm256_set1_epi64x(s0),
-        pos: _mm256_setr_epi64x(first, first + 2, first + 4, first + 6),
+        pos: _mm256_setr_epi64x(first, first + 1, first + 2, first + 3),
         mu: _mm256_set1_pd(spec.mu),
         wt: _mm256_set1_pd(spec.w_total),
     };
@@ -293,17 +277,14 @@ pub(super) unsafe fn scan(
     // those; every row is below `pay.len()` (the caller's contract) and below 2^31, so the
     // gather indices are exact and in bounds.
     let mut e = seg.as_ptr().add(spec.first);
-    let [q0, q1, q2, q3] = &mut q;
     while left >= LANES {
         if left >= 3 * LANES {
             prefetch_payloads(e.add(2 * LANES), pp);
         }
         if narrow(&run) {
-            eight::<false, true>(e, 8, pp, &mut run, q0, q1);
-            eight::<false, true>(e.add(8), 8, pp, &mut run, q2, q3);
+            chunk::<true>(e, pp, &mut run, &mut q);
         } else {
-            eight::<false, false>(e, 8, pp, &mut run, q0, q1);
-            eight::<false, false>(e.add(8), 8, pp, &mut run, q2, q3);
+            chunk::<false>(e, pp, &mut run, &mut q);
         }
         e = e.add(LANES);
         left -= LANES;
@@ -317,24 +298,18 @@ pub(super) unsafe fn scan(
     }
     // The tournament of `Lanes::reduce`: lanes j against j + 8, j + 4, j + 2, j + 1. Lanes
     // never reached hold empty bests, which lose to any real one.
-    let [mut even, mut odd, even_high, odd_high] = q;
-    tournament(&mut even, &even_high);
-    tournament(&mut odd, &odd_high);
-    // Lanes 0, 2 against 4, 6 and 1, 3 against 5, 7: third and fourth places to the first two.
-    let even_4 = permuted::<0b11_10_11_10>(&even);
-    tournament(&mut even, &even_4);
-    let odd_4 = permuted::<0b11_10_11_10>(&odd);
-    tournament(&mut odd, &odd_4);
-    // Lane 0 against 2, and 1 against 3.
-    let even_2 = permuted::<0b01_01_01_01>(&even);
-    tournament(&mut even, &even_2);
-    let odd_2 = permuted::<0b01_01_01_01>(&odd);
-    tournament(&mut odd, &odd_2);
-    tournament(&mut even, &odd);
-    let pos = _mm_cvtsi128_si64(_mm256_castsi256_si128(even.pos));
+    let [mut a, mut b, c, d] = q;
+    tournament(&mut a, &c);
+    tournament(&mut b, &d);
+    tournament(&mut a, &b);
+    let high = permuted::<0b11_10_11_10>(&a);
+    tournament(&mut a, &high);
+    let second = permuted::<0b01_01_01_01>(&a);
+    tournament(&mut a, &second);
+    let pos = _mm_cvtsi128_si64(_mm256_castsi256_si128(a.pos));
     (pos >= 0).then(|| Candidate {
-        d2: _mm256_cvtsd_f64(even.d2),
-        den: _mm256_cvtsd_f64(even.den),
+        d2: _mm256_cvtsd_f64(a.d2),
+        den: _mm256_cvtsd_f64(a.den),
         pos: pos as usize,
     })
 }
