@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use groves_core::ids::{RunId, Symbol};
 use groves_core::layout;
 use groves_core::spec::RunSpec;
+use groves_core::stage::Stage;
 use groves_store::{LocalStore, Store};
 use groves_tests::proxy::{FaultProxy, Faults};
 use groves_tests::{
@@ -181,16 +182,8 @@ async fn wait_for_object(store: &dyn Store, key: &str, within: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_duplicates_killed_units_and_a_sliced_parent_under_the_lambda_emulator() {
-    let bins = function_binaries(&[
-        "parent",
-        "processing",
-        "param-preds",
-        "pred-mses",
-        "min-mse",
-        "train-full",
-        "test-full",
-        "timing-metrics",
-    ]);
+    // One function per stage, named after it.
+    let bins = function_binaries(&Stage::ALL.map(Stage::as_str));
     let moto = MotoServer::start();
     let bucket: Arc<dyn Store> = Arc::new(moto.create_bucket("lfaults").await);
     let dir = tempfile::tempdir().unwrap();

@@ -15,7 +15,10 @@ use groves_orchestrator::parent::{drive_run, stage_units, DriveOptions, DriveOut
 use groves_stages::dispatch::run_unit;
 use groves_stages::{OneStore, UnitContext};
 use groves_store::{LocalStore, Store};
-use groves_tests::{assert_same, drive_with, fast_polling, gen_raw, local_pool, only, snapshot};
+use groves_tests::{
+    assert_same, drive_with, fast_polling, gen_raw, local_pool, only, snapshot, str_column,
+    u32_column,
+};
 use polars_core::prelude::*;
 
 const SYM: &str = "HALF";
@@ -248,31 +251,12 @@ async fn each_round_keeps_the_better_part_and_the_winner_has_every_grove() {
             .unwrap(),
     )
     .unwrap();
-    let stages: Vec<String> = costs
-        .column("stage")
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .map(|x| x.unwrap().to_string())
-        .collect();
-    let inv = costs
-        .column("invocations")
-        .unwrap()
-        .cast(&DataType::UInt32)
-        .unwrap();
-    let inv: Vec<u32> = inv.u32().unwrap().into_no_null_iter().collect();
+    let stages = str_column(&costs, "stage");
+    let inv = u32_column(&costs, "invocations");
     let count = |st: &str| inv[stages.iter().position(|x| x == st).unwrap()];
     assert_eq!((count("param-preds"), count("pred-mses")), (11, 3));
     // Every unit recorded the architecture it ran on, and was priced at it.
-    let arch: Vec<String> = costs
-        .column("arch")
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .map(|x| x.unwrap().to_string())
-        .collect();
+    let arch = str_column(&costs, "arch");
     assert!(arch.iter().all(|a| a == std::env::consts::ARCH), "{arch:?}");
 
     // The report shows the rounds: the stage log per round, each cell's last round.

@@ -13,8 +13,8 @@ use groves_serving::request::parse_query;
 use groves_serving::{CacheOptions, ModelCache};
 use groves_store::{LocalStore, Store};
 use groves_tests::{
-    assert_same, drive_locally, function_binaries, gen_raw, only, snapshot, Function,
-    LambdaEmulator, MotoServer, RESULT_PREFIXES,
+    assert_same, drive_locally, f64_column, function_binaries, gen_raw, only, snapshot, str_column,
+    Function, LambdaEmulator, MotoServer, RESULT_PREFIXES,
 };
 use polars_core::prelude::*;
 use serde_json::{json, Value};
@@ -189,25 +189,11 @@ async fn the_whole_search_under_the_lambda_emulator_equals_the_local_run() {
             .unwrap(),
     )
     .unwrap();
-    let stages: Vec<String> = costs
-        .column("stage")
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .map(|x| x.unwrap().to_string())
-        .collect();
-    let at = stages
+    let at = str_column(&costs, "stage")
         .iter()
         .position(|s| s == "parent")
         .expect("a parent row");
-    let gb_s = costs
-        .column("gb_s")
-        .unwrap()
-        .f64()
-        .unwrap()
-        .get(at)
-        .unwrap();
+    let gb_s = f64_column(&costs, "gb_s")[at];
     assert!(gb_s > 0.0, "{costs}");
     let parent_log = groves_stages::timing_metrics::read_parent_invocations(s3.as_ref(), &run)
         .await

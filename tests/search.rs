@@ -25,6 +25,7 @@ use groves_store::{LocalStore, Store};
 use groves_tests::MotoServer;
 use groves_tests::{
     assert_same, drive_with, fast_polling as fast, gen_raw, local_pool, only, snapshot,
+    str_column as strs, u32_column as u32s,
 };
 use polars_core::prelude::*;
 use serde_json::Value;
@@ -95,28 +96,6 @@ fn f64s(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
 
 fn vals(df: &DataFrame, name: &str) -> Vec<f64> {
     f64s(df, name).into_iter().map(Option::unwrap).collect()
-}
-
-fn u32s(df: &DataFrame, name: &str) -> Vec<u32> {
-    df.column(name)
-        .unwrap()
-        .cast(&DataType::UInt32)
-        .unwrap()
-        .u32()
-        .unwrap()
-        .iter()
-        .map(Option::unwrap)
-        .collect()
-}
-
-fn strs(df: &DataFrame, name: &str) -> Vec<String> {
-    df.column(name)
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .map(|s| s.unwrap_or_default().to_string())
-        .collect()
 }
 
 fn mse(p: &[f64], a: &[f64]) -> f64 {

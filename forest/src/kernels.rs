@@ -522,7 +522,6 @@ pub(crate) fn partition_lists(
         isa, sides.isa,
         "the sides are set in the form another version reads"
     );
-    let side = &sides.bits;
     let ranges = (0..n_lists)
         .filter(|&f| f != skip)
         .map(|f| f * stride + start..f * stride + end);
@@ -532,13 +531,13 @@ pub(crate) fn partition_lists(
         // SAFETY: an `Isa` holds a SIMD version only if the CPU runs it; the ranges
         // are inside `src` and `dst` and hold at least `n_left` entries (asserted above), the
         // rows' bits inside `sides.bits` (contract; the SIMD versions set bits, asserted).
-        Kernels::Avx512 => unsafe { avx512::partition_lists(src, dst, ranges, side, split) },
+        Kernels::Avx512 => unsafe { avx512::partition_lists(src, dst, ranges, &sides.bits, split) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as for the arm above.
-        Kernels::Avx2 => unsafe { avx2::partition_lists(src, dst, ranges, side, split) },
+        Kernels::Avx2 => unsafe { avx2::partition_lists(src, dst, ranges, &sides.bits, split) },
         #[cfg(target_arch = "aarch64")]
         // SAFETY: as for the arm above.
-        Kernels::Neon => unsafe { neon::partition_lists(src, dst, ranges, side, split) },
+        Kernels::Neon => unsafe { neon::partition_lists(src, dst, ranges, &sides.bits, split) },
         other => unreachable!("{other:?} kernels in an Isa on this target"),
     }
 }

@@ -233,6 +233,30 @@ pub fn f64_column(df: &polars_core::prelude::DataFrame, name: &str) -> Vec<f64> 
         .collect()
 }
 
+/// A string column's values (an empty cell reads as "").
+pub fn str_column(df: &polars_core::prelude::DataFrame, name: &str) -> Vec<String> {
+    df.column(name)
+        .unwrap_or_else(|e| panic!("column {name}: {e}"))
+        .str()
+        .unwrap_or_else(|e| panic!("column {name}: {e}"))
+        .iter()
+        .map(|s| s.unwrap_or_default().to_string())
+        .collect()
+}
+
+/// An integer column's values as `u32` (no empty cell allowed).
+pub fn u32_column(df: &polars_core::prelude::DataFrame, name: &str) -> Vec<u32> {
+    df.column(name)
+        .unwrap_or_else(|e| panic!("column {name}: {e}"))
+        .cast(&polars_core::prelude::DataType::UInt32)
+        .unwrap_or_else(|e| panic!("column {name}: {e}"))
+        .u32()
+        .unwrap_or_else(|e| panic!("column {name}: {e}"))
+        .iter()
+        .map(|v| v.unwrap_or_else(|| panic!("column {name}: an empty cell")))
+        .collect()
+}
+
 /// The workspace's root folder.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

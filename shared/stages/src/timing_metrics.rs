@@ -277,18 +277,19 @@ pub fn bill_parent(metrics: &mut TimingMetrics, parent: &[ParentInvocation]) {
         s3_requests: 0,
         s3_cost_usd: 0.0,
     };
-    let at = metrics
-        .costs
-        .iter()
-        .position(|c| c.stage == "run")
-        .unwrap_or(metrics.costs.len());
-    if let Some(total) = metrics.costs.iter_mut().find(|c| c.stage == "run") {
-        total.invocations += row.invocations;
-        total.duration_s += row.duration_s;
-        total.gb_s += row.gb_s;
-        total.cost_usd += row.cost_usd;
-        total.arch = arch_list(total.arch.split(',').chain(row.arch.split(',')));
-    }
+    // Just before the `run` total, which it joins.
+    let at = match metrics.costs.iter().position(|c| c.stage == "run") {
+        Some(at) => {
+            let total = &mut metrics.costs[at];
+            total.invocations += row.invocations;
+            total.duration_s += row.duration_s;
+            total.gb_s += row.gb_s;
+            total.cost_usd += row.cost_usd;
+            total.arch = arch_list(total.arch.split(',').chain(row.arch.split(',')));
+            at
+        }
+        None => metrics.costs.len(),
+    };
     metrics.costs.insert(at, row);
 }
 
