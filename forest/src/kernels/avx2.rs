@@ -2,7 +2,10 @@
 //! CPU has). Sixteen entries a step, as two registers of eight; gathers for the payloads,
 //! bitmap words and renames; compaction by `vpermd` with indices looked up by mask (AVX2 has
 //! no compress). The scan's sixteen lanes are four registers of four `f64`, and AVX2's
-//! missing 64-bit conversions and shifts are built from exact integer and `f64` steps.
+//! missing 64-bit conversions and shifts are built from exact integer and `f64` steps. AVX2
+//! has sixteen registers, not AVX-512's thirty-two, so the scan keeps its lanes' best
+//! positions in memory (masked stores; read once, at the end) and turns ties into NaN scores
+//! rather than masks: each saved register is a spill fewer in the loop (3 % of a fit each).
 
 use super::{
     first_lanes, kept_same, prefetch_payloads, Candidate, ScanSpec, LANES, SAME, WEIGHT_BITS,
@@ -10,7 +13,20 @@ use super::{
 use std::arch::x86_64::*;
 use std::ops::Range;
 
-/// Four of the sixteen lanes of a scan's running bests.
+/// The scores of four of the sixteen lanes' running bests, as a scan keeps them in registers.
+/// Their positions are in memory (`Positions`), written by masked stores: sixteen lanes of
+/// score, position and the scan's own state are more than AVX2's sixteen registers hold, and
+/// the positions are only read at the end.
+#[derive(Clone, Copy)]
+struct Lead {
+    d2: __m256d,
+    den: __m256d,
+}
+
+/// The positions of the sixteen lanes' running bests.
+type Positions = [i64; LANES];
+
+/// Four of the sixteen lanes of a scan's running bests, scores and positions.
 #[derive(Clone, Copy)]
 struct Quarter {
     d2: __m256d,
@@ -40,7 +56,8 @@ unsafe fn wq_of(x: __m256i) -> __m256i {
     )
 }
 
-/// `x as f64` for `0 <= x < 2^52` (exact): the bits of x below those of 2^52, minus 2^52.
+/// `x as f64` for `0 <= x < 2^52` (exact): the bits of x below those of 2^52, minus 2^52. With
+/// any of bits 52-62 of `x` set too, a NaN (the scan marks ties that way).
 #[inline(always)]
 unsafe fn small_to_f64(x: __m256i) -> __m256d {
     let magic = _mm256_set1_pd(4503599627370496.0); // 2^52
@@ -92,7 +109,8 @@ unsafe fn quarter<const TAIL: bool, const NARROW: bool>(
     pay: *const i64,
     valid: __m128i,
     run: &mut Run,
-    q: &mut Quarter,
+    q: &mut Lead,
+    pos: *mut i64,
 ) {
     let (entries, next) = if TAIL {
         (
@@ -106,9 +124,15 @@ unsafe fn quarter<const TAIL: bool, const NARROW: bool>(
         )
     };
     let ids = _mm_and_si128(entries, _mm_set1_epi32(!SAME as i32));
-    // Sign-extended, the entries after: negative where the next row ties with this one.
-    let next = _mm256_cvtepi32_epi64(next);
+    // Sign-extended, the entries after have their top 32 bits set where the next row ties
+    // with this one; those bits or-ed into a weight sum make it a NaN (see `small_to_f64`),
+    // whose comparisons are false: a tie (or, in a tail, a lane past the end) never takes.
+    let high = _mm256_set1_epi64x(-1 << 32);
     let valid = _mm256_cvtepi32_epi64(valid);
+    let mut nan_bits = _mm256_and_si256(_mm256_cvtepi32_epi64(next), high);
+    if TAIL {
+        nan_bits = _mm256_or_si256(nan_bits, _mm256_andnot_si256(valid, high));
+    }
     let p = if TAIL {
         _mm256_mask_i32gather_epi64::<8>(_mm256_setzero_si256(), pay, ids, valid)
     } else {
@@ -131,7 +155,7 @@ unsafe fn quarter<const TAIL: bool, const NARROW: bool>(
     run.cs = _mm256_permute4x64_epi64::<0xFF>(sl);
 
     // The portable arithmetic, operation for operation (see `Lanes::update`).
-    let wlf = small_to_f64(wl);
+    let wlf = small_to_f64(_mm256_or_si256(wl, nan_bits));
     let slf = if NARROW {
         narrow_to_f64(sl)
     } else {
@@ -140,19 +164,11 @@ unsafe fn quarter<const TAIL: bool, const NARROW: bool>(
     let d = _mm256_sub_pd(slf, _mm256_mul_pd(wlf, run.mu));
     let den = _mm256_mul_pd(wlf, _mm256_sub_pd(run.wt, wlf));
     let d2 = _mm256_mul_pd(d, d);
-    let better = _mm256_cmp_pd::<_CMP_GT_OQ>(_mm256_mul_pd(d2, q.den), _mm256_mul_pd(q.d2, den));
-    // blendv reads sign bits: better, and no tie with the next entry (and a real position).
-    let mut take = _mm256_andnot_pd(_mm256_castsi256_pd(next), better);
-    if TAIL {
-        take = _mm256_and_pd(take, _mm256_castsi256_pd(valid));
-    }
+    let take = _mm256_cmp_pd::<_CMP_GT_OQ>(_mm256_mul_pd(d2, q.den), _mm256_mul_pd(q.d2, den));
     q.d2 = _mm256_blendv_pd(q.d2, d2, take);
     q.den = _mm256_blendv_pd(q.den, den, take);
-    q.pos = _mm256_castpd_si256(_mm256_blendv_pd(
-        _mm256_castsi256_pd(q.pos),
-        _mm256_castsi256_pd(run.pos),
-        take,
-    ));
+    // SAFETY: `pos` points to the quarter's four positions (the caller's contract).
+    _mm256_maskstore_epi64(pos, _mm256_castpd_si256(take), run.pos);
     run.pos = _mm256_add_epi64(run.pos, _mm256_set1_epi64x(4));
 }
 
@@ -162,13 +178,15 @@ unsafe fn chunk<const NARROW: bool>(
     e: *const u32,
     pay: *const i64,
     run: &mut Run,
-    q: &mut [Quarter; 4],
+    q: &mut [Lead; 4],
+    pos: &mut Positions,
 ) {
     let all = _mm_set1_epi32(-1);
-    quarter::<false, NARROW>(e, pay, all, run, &mut q[0]);
-    quarter::<false, NARROW>(e.add(4), pay, all, run, &mut q[1]);
-    quarter::<false, NARROW>(e.add(8), pay, all, run, &mut q[2]);
-    quarter::<false, NARROW>(e.add(12), pay, all, run, &mut q[3]);
+    let p = pos.as_mut_ptr();
+    quarter::<false, NARROW>(e, pay, all, run, &mut q[0], p);
+    quarter::<false, NARROW>(e.add(4), pay, all, run, &mut q[1], p.add(4));
+    quarter::<false, NARROW>(e.add(8), pay, all, run, &mut q[2], p.add(8));
+    quarter::<false, NARROW>(e.add(12), pay, all, run, &mut q[3], p.add(12));
 }
 
 /// The last `n` positions (1 to 15) from `e` (reading e[0..=n]).
@@ -178,17 +196,19 @@ unsafe fn tail<const NARROW: bool>(
     n: usize,
     pay: *const i64,
     run: &mut Run,
-    q: &mut [Quarter; 4],
+    q: &mut [Lead; 4],
+    pos: &mut Positions,
 ) {
-    tail_quarter::<NARROW>(e, n, 0, pay, run, &mut q[0]);
+    let p = pos.as_mut_ptr();
+    tail_quarter::<NARROW>(e, n, 0, pay, run, &mut q[0], p);
     if n > 4 {
-        tail_quarter::<NARROW>(e, n, 1, pay, run, &mut q[1]);
+        tail_quarter::<NARROW>(e, n, 1, pay, run, &mut q[1], p.add(4));
     }
     if n > 8 {
-        tail_quarter::<NARROW>(e, n, 2, pay, run, &mut q[2]);
+        tail_quarter::<NARROW>(e, n, 2, pay, run, &mut q[2], p.add(8));
     }
     if n > 12 {
-        tail_quarter::<NARROW>(e, n, 3, pay, run, &mut q[3]);
+        tail_quarter::<NARROW>(e, n, 3, pay, run, &mut q[3], p.add(12));
     }
 }
 
@@ -201,15 +221,16 @@ unsafe fn tail_quarter<const NARROW: bool>(
     k: usize,
     pay: *const i64,
     run: &mut Run,
-    q: &mut Quarter,
+    q: &mut Lead,
+    pos: *mut i64,
 ) {
     let iota = _mm_setr_epi32(0, 1, 2, 3);
     let rest = n - 4 * k;
     if rest >= 4 {
-        quarter::<false, NARROW>(e.add(4 * k), pay, iota, run, q);
+        quarter::<false, NARROW>(e.add(4 * k), pay, iota, run, q, pos);
     } else {
         let valid = _mm_cmpgt_epi32(_mm_set1_epi32(rest as i32), iota);
-        quarter::<true, NARROW>(e.add(4 * k), pay, valid, run, q);
+        quarter::<true, NARROW>(e.add(4 * k), pay, valid, run, q, pos);
     }
 }
 
@@ -238,6 +259,16 @@ unsafe fn tournament(a: &mut Quarter, b: &Quarter) {
     ));
 }
 
+/// Quarter `k` of the running bests: its scores with its positions.
+#[inline(always)]
+unsafe fn joined(q: &[Lead; 4], pos: &Positions, k: usize) -> Quarter {
+    Quarter {
+        d2: q[k].d2,
+        den: q[k].den,
+        pos: _mm256_loadu_si256(pos[4 * k..4 * k + 4].as_ptr() as *const __m256i),
+    }
+}
+
 /// `q` with its lanes permuted by `IMM` (as `vpermq`).
 #[inline(always)]
 unsafe fn permuted<const IMM: i32>(q: &Quarter) -> Quarter {
@@ -256,12 +287,12 @@ pub(super) unsafe fn scan(
     s0: i64,
     spec: &ScanSpec,
 ) -> Option<Candidate> {
-    let empty = Quarter {
+    let empty = Lead {
         d2: _mm256_set1_pd(-1.0),
         den: _mm256_set1_pd(1.0),
-        pos: _mm256_set1_epi64x(-1),
     };
     let mut q = [empty; 4];
+    let mut pos: Positions = [-1; LANES];
     let first = spec.first as i64;
     let mut run = Run {
         cw: _mm256_set1_epi64x(w0),
@@ -282,23 +313,26 @@ pub(super) unsafe fn scan(
             prefetch_payloads(e.add(2 * LANES), pp);
         }
         if narrow(&run) {
-            chunk::<true>(e, pp, &mut run, &mut q);
+            chunk::<true>(e, pp, &mut run, &mut q, &mut pos);
         } else {
-            chunk::<false>(e, pp, &mut run, &mut q);
+            chunk::<false>(e, pp, &mut run, &mut q, &mut pos);
         }
         e = e.add(LANES);
         left -= LANES;
     }
     if left > 0 {
         if narrow(&run) {
-            tail::<true>(e, left, pp, &mut run, &mut q);
+            tail::<true>(e, left, pp, &mut run, &mut q, &mut pos);
         } else {
-            tail::<false>(e, left, pp, &mut run, &mut q);
+            tail::<false>(e, left, pp, &mut run, &mut q, &mut pos);
         }
     }
     // The tournament of `Lanes::reduce`: lanes j against j + 8, j + 4, j + 2, j + 1. Lanes
     // never reached hold empty bests, which lose to any real one.
-    let [mut a, mut b, c, d] = q;
+    let mut a = joined(&q, &pos, 0);
+    let mut b = joined(&q, &pos, 1);
+    let c = joined(&q, &pos, 2);
+    let d = joined(&q, &pos, 3);
     tournament(&mut a, &c);
     tournament(&mut b, &d);
     tournament(&mut a, &b);
