@@ -57,7 +57,8 @@ unsafe fn wq_of(x: __m256i) -> __m256i {
 }
 
 /// `x as f64` for `0 <= x < 2^52` (exact): the bits of x below those of 2^52, minus 2^52. With
-/// any of bits 52-62 of `x` set too, a NaN (the scan marks ties that way).
+/// bits 52-62 of `x` all set (an exponent of all ones) and any bit below, a NaN: the scan
+/// marks ties by or-ing in the top 32 bits.
 #[inline(always)]
 unsafe fn small_to_f64(x: __m256i) -> __m256d {
     let magic = _mm256_set1_pd(4503599627370496.0); // 2^52
