@@ -24,8 +24,8 @@ use groves_store::{LocalStore, Store};
 #[cfg(feature = "external-tools")]
 use groves_tests::MotoServer;
 use groves_tests::{
-    assert_same, drive_with, fast_polling as fast, gen_raw, local_pool, only, snapshot,
-    str_column as strs, u32_column as u32s,
+    assert_same, drive_with, f64_column as vals, fast_polling as fast, gen_raw, local_pool, only,
+    snapshot, str_column as strs, u32_column as u32s,
 };
 use polars_core::prelude::*;
 use serde_json::Value;
@@ -83,6 +83,7 @@ async fn table(store: &dyn Store, key: &str) -> DataFrame {
     from_parquet(&bytes).unwrap()
 }
 
+/// A nullable float column (an MSE on too few groves is empty).
 fn f64s(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
     df.column(name)
         .unwrap()
@@ -92,10 +93,6 @@ fn f64s(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
         .unwrap()
         .iter()
         .collect()
-}
-
-fn vals(df: &DataFrame, name: &str) -> Vec<f64> {
-    f64s(df, name).into_iter().map(Option::unwrap).collect()
 }
 
 fn mse(p: &[f64], a: &[f64]) -> f64 {

@@ -212,32 +212,43 @@ pub fn read_typprice(path: &Path) -> Vec<(String, Option<f64>)> {
         .collect()
 }
 
+/// Column `name` of `df`, cast to `dtype`.
+fn column_as(
+    df: &polars_core::prelude::DataFrame,
+    name: &str,
+    dtype: &polars_core::prelude::DataType,
+) -> polars_core::prelude::Series {
+    df.column(name)
+        .and_then(|c| c.cast(dtype))
+        .unwrap_or_else(|e| panic!("column {name}: {e}"))
+        .as_materialized_series()
+        .clone()
+}
+
 /// A timestamp column's values in milliseconds (no empty cell allowed).
 pub fn ms_column(df: &polars_core::prelude::DataFrame, name: &str) -> Vec<i64> {
     df.column(name)
-        .unwrap_or_else(|e| panic!("column {name}: {e}"))
-        .datetime()
+        .and_then(|c| c.datetime())
         .unwrap_or_else(|e| panic!("column {name}: {e}"))
         .physical()
         .into_no_null_iter()
         .collect()
 }
 
-/// A float column's values (no empty cell allowed).
+/// A numeric column's values as `f64` (no empty cell allowed).
 pub fn f64_column(df: &polars_core::prelude::DataFrame, name: &str) -> Vec<f64> {
-    df.column(name)
-        .unwrap_or_else(|e| panic!("column {name}: {e}"))
-        .f64()
-        .unwrap_or_else(|e| panic!("column {name}: {e}"))
-        .into_no_null_iter()
+    let s = column_as(df, name, &polars_core::prelude::DataType::Float64);
+    let values = s.f64().unwrap_or_else(|e| panic!("column {name}: {e}"));
+    values
+        .iter()
+        .map(|v| v.unwrap_or_else(|| panic!("column {name}: an empty cell")))
         .collect()
 }
 
 /// A string column's values (an empty cell reads as "").
 pub fn str_column(df: &polars_core::prelude::DataFrame, name: &str) -> Vec<String> {
     df.column(name)
-        .unwrap_or_else(|e| panic!("column {name}: {e}"))
-        .str()
+        .and_then(|c| c.str())
         .unwrap_or_else(|e| panic!("column {name}: {e}"))
         .iter()
         .map(|s| s.unwrap_or_default().to_string())
@@ -246,12 +257,9 @@ pub fn str_column(df: &polars_core::prelude::DataFrame, name: &str) -> Vec<Strin
 
 /// An integer column's values as `u32` (no empty cell allowed).
 pub fn u32_column(df: &polars_core::prelude::DataFrame, name: &str) -> Vec<u32> {
-    df.column(name)
-        .unwrap_or_else(|e| panic!("column {name}: {e}"))
-        .cast(&polars_core::prelude::DataType::UInt32)
-        .unwrap_or_else(|e| panic!("column {name}: {e}"))
-        .u32()
-        .unwrap_or_else(|e| panic!("column {name}: {e}"))
+    let s = column_as(df, name, &polars_core::prelude::DataType::UInt32);
+    let values = s.u32().unwrap_or_else(|e| panic!("column {name}: {e}"));
+    values
         .iter()
         .map(|v| v.unwrap_or_else(|| panic!("column {name}: an empty cell")))
         .collect()
