@@ -7,6 +7,8 @@
 # usage: scripts/bench_halving.sh [N] [DAYS] [extra `groves run` arguments…]
 #   quick smoke figure: scripts/bench_halving.sh 2 30 --trees 10
 # Needs: pip install duckdb. Run by hand on a quiet machine; asserts nothing.
+# The runs' final groves (about 0.4 GB per full-size symbol and run) are deleted once the
+# tables are read, and the runs promote nothing; KEEP_MODELS=1 keeps and promotes them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10}"
@@ -22,10 +24,15 @@ if [ "$(ls "$DIR/raw" 2>/dev/null | wc -l)" -lt "$N" ]; then
 fi
 STOCKS="$(ls "$DIR/raw" | sed -n 's/_minute_data_with_indicators\.csv$//p' | head -n "$N" | paste -sd, -)"
 STAMP="$(date +%s)"
+PROMOTE=(--no-promote)
+[ "${KEEP_MODELS:-}" = 1 ] && PROMOTE=()
 for SEARCH in grid halving; do
   echo "== $SEARCH: $STOCKS"
   /usr/bin/time -f "RESULT search=$SEARCH wall_s=%e user_s=%U sys_s=%S peak_rss_kb=%M" \
     "$BIN" --store "$DIR" run --stocks "$STOCKS" --run "halving-bench-$SEARCH-$STAMP" \
-    --method original --search "$SEARCH" "$@" >/dev/null
+    --method original --search "$SEARCH" "${PROMOTE[@]}" "$@" >/dev/null
 done
 python3 scripts/compare_searches.py "$DIR" "halving-bench-grid-$STAMP" "halving-bench-halving-$STAMP"
+if [ "${KEEP_MODELS:-}" != 1 ]; then
+  rm -rf "$DIR/models/run=halving-bench-grid-$STAMP" "$DIR/models/run=halving-bench-halving-$STAMP"
+fi

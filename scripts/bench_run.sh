@@ -6,7 +6,8 @@
 # peak memory.
 # usage: scripts/bench_run.sh [DAYS] [extra `groves run` arguments…]
 #   quick smoke figure: scripts/bench_run.sh 1870 --groves 1 --trees 10 --final-groves 2
-# Run by hand on a quiet machine; asserts nothing.
+# Run by hand on a quiet machine; asserts nothing. The run's final groves (about 0.4 GB at full
+# size) are deleted when it ends, and it promotes nothing; KEEP_MODELS=1 keeps and promotes them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DAYS="${1:-1870}"
@@ -21,5 +22,10 @@ if [ ! -f "$RAW" ]; then
 fi
 # A fresh run id each time, so nothing is resumed.
 RUN="bench-$(date +%s)"
+PROMOTE=(--no-promote)
+[ "${KEEP_MODELS:-}" = 1 ] && PROMOTE=()
 /usr/bin/time -f 'RESULT wall_s=%e user_s=%U sys_s=%S peak_rss_kb=%M' \
-  "$BIN" --store "$DIR" run --stocks BENCH --run "$RUN" "$@"
+  "$BIN" --store "$DIR" run --stocks BENCH --run "$RUN" "${PROMOTE[@]}" "$@"
+if [ "${KEEP_MODELS:-}" != 1 ]; then
+  rm -rf "$DIR/models/run=$RUN"
+fi
