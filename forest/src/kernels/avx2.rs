@@ -4,8 +4,8 @@
 //! no compress). The scan's sixteen lanes are four registers of four `f64`, and AVX2's
 //! missing 64-bit conversions and shifts are built from exact integer and `f64` steps. AVX2
 //! has sixteen registers, not AVX-512's thirty-two, so the scan keeps its lanes' best
-//! positions in memory (masked stores; read once, at the end) and turns ties into NaN scores
-//! rather than masks: each saved register is a spill fewer in the loop (3 % of a fit each).
+//! positions in memory (a load, blend and store per step; read once, at the end) and turns ties
+//! into NaN scores rather than masks: each saved register is a spill fewer in the loop.
 
 use super::{
     first_lanes, kept_same, prefetch_payloads, Candidate, ScanSpec, LANES, SAME, WEIGHT_BITS,
@@ -14,7 +14,7 @@ use std::arch::x86_64::*;
 use std::ops::Range;
 
 /// The scores of four of the sixteen lanes' running bests, as a scan keeps them in registers.
-/// Their positions are in memory (`Positions`), written by masked stores: sixteen lanes of
+/// Their positions are in memory (`Positions`), blended there each step: sixteen lanes of
 /// score, position and the scan's own state are more than AVX2's sixteen registers hold, and
 /// the positions are only read at the end.
 #[derive(Clone, Copy)]
@@ -168,8 +168,12 @@ unsafe fn quarter<const TAIL: bool, const NARROW: bool>(
     let take = _mm256_cmp_pd::<_CMP_GT_OQ>(_mm256_mul_pd(d2, q.den), _mm256_mul_pd(q.d2, den));
     q.d2 = _mm256_blendv_pd(q.d2, d2, take);
     q.den = _mm256_blendv_pd(q.den, den, take);
+    // Load, blend, store rather than a masked store: AMD's masked stores are microcoded (on
+    // Zen 3 the masked-store scan made the whole fit about 30 % slower, where Intel gained 3 %).
     // SAFETY: `pos` points to the quarter's four positions (the caller's contract).
-    _mm256_maskstore_epi64(pos, _mm256_castpd_si256(take), run.pos);
+    let kept = _mm256_castsi256_pd(_mm256_loadu_si256(pos as *const __m256i));
+    let best = _mm256_blendv_pd(kept, _mm256_castsi256_pd(run.pos), take);
+    _mm256_storeu_si256(pos as *mut __m256i, _mm256_castpd_si256(best));
     run.pos = _mm256_add_epi64(run.pos, _mm256_set1_epi64x(4));
 }
 
