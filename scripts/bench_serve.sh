@@ -3,7 +3,8 @@
 # `groves bench serve` (20,000 single-row requests at concurrency 32, single-row and 1,000-row
 # batch latency), with the server's resident memory before and after the model is loaded.
 # usage: scripts/bench_serve.sh STORE STOCK [PRICE] [extra `groves bench serve` arguments…]
-#   e.g. after scripts/bench_run.sh: scripts/bench_serve.sh ~/.cache/groves-bench/run-1870 BENCH 1000
+#   e.g. after KEEP_MODELS=1 scripts/bench_run.sh 1870 (which keeps and promotes its groves):
+#   scripts/bench_serve.sh ~/.cache/groves-bench/run-1870 BENCH 1000
 # Run by hand on a quiet machine; asserts nothing. Figures are this machine's (x86_64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
