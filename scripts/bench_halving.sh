@@ -23,9 +23,8 @@ if [ "$(ls "$DIR/raw" 2>/dev/null | wc -l)" -lt "$N" ]; then
   "$BIN" --store "$DIR" gen --count "$N" --days "$DAYS"
 fi
 STOCKS="$(ls "$DIR/raw" | sed -n 's/_minute_data_with_indicators\.csv$//p' | head -n "$N" | paste -sd, -)"
+source scripts/lib/bench_models.sh
 STAMP="$(date +%s)"
-PROMOTE=(--no-promote)
-[ "${KEEP_MODELS:-}" = 1 ] && PROMOTE=()
 for SEARCH in grid halving; do
   echo "== $SEARCH: $STOCKS"
   /usr/bin/time -f "RESULT search=$SEARCH wall_s=%e user_s=%U sys_s=%S peak_rss_kb=%M" \
@@ -33,6 +32,4 @@ for SEARCH in grid halving; do
     --method original --search "$SEARCH" "${PROMOTE[@]}" "$@" >/dev/null
 done
 python3 scripts/compare_searches.py "$DIR" "halving-bench-grid-$STAMP" "halving-bench-halving-$STAMP"
-if [ "${KEEP_MODELS:-}" != 1 ]; then
-  rm -rf "$DIR/models/run=halving-bench-grid-$STAMP" "$DIR/models/run=halving-bench-halving-$STAMP"
-fi
+drop_models "$DIR" "halving-bench-grid-$STAMP" "halving-bench-halving-$STAMP"

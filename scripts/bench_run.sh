@@ -22,10 +22,7 @@ if [ ! -f "$RAW" ]; then
 fi
 # A fresh run id each time, so nothing is resumed.
 RUN="bench-$(date +%s)"
-PROMOTE=(--no-promote)
-[ "${KEEP_MODELS:-}" = 1 ] && PROMOTE=()
+source scripts/lib/bench_models.sh
 /usr/bin/time -f 'RESULT wall_s=%e user_s=%U sys_s=%S peak_rss_kb=%M' \
   "$BIN" --store "$DIR" run --stocks BENCH --run "$RUN" "${PROMOTE[@]}" "$@"
-if [ "${KEEP_MODELS:-}" != 1 ]; then
-  rm -rf "$DIR/models/run=$RUN"
-fi
+drop_models "$DIR" "$RUN"
